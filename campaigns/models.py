@@ -1,0 +1,1 @@
+"""Campaigns arrive with the campaigns issue; the app exists so the layout is stable."""

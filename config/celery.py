@@ -1,0 +1,12 @@
+"""The Celery app. Periodic schedules live in code (config/schedules.py) and are installed into
+django-celery-beat's database scheduler by `manage.py beacon_setup`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("beacon")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

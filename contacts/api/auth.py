@@ -1,0 +1,71 @@
+"""API authentication by key: `Authorization: Bearer <key>`, or, for SmartAppPush compatibility,
+`api_key` (with an optional `tenant_id`) in the JSON body. Keys have a scope: `ingest` keys may
+only send events (they are embedded in web pages); `admin` keys may use the whole API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from contacts.models import ApiKey, App
+from contacts.selectors import api_key_lookup
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """The caller behind an API key; stands in for request.user."""
+
+    key: ApiKey
+
+    is_authenticated = True
+
+    @property
+    def app(self) -> App:
+        return self.key.app
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        raw_key, tenant_id = self._credentials(request)
+        if not raw_key:
+            return None
+        key = api_key_lookup(raw_key=raw_key)
+        if key is None or (tenant_id is not None and tenant_id != key.app.tenant_id):
+            raise exceptions.AuthenticationFailed("unknown or revoked API key")
+        return ApiClient(key), key
+
+    def _credentials(self, request) -> tuple[str | None, str | None]:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header:
+            keyword, _, value = header.partition(" ")
+            if keyword != self.keyword or not value.strip():
+                raise exceptions.AuthenticationFailed("use the header Authorization: Bearer <key>")
+            return value.strip(), None
+        if request.method == "POST" and request.content_type.startswith("application/json"):
+            data = request.data
+            if isinstance(data, dict) and isinstance(data.get("api_key"), str):
+                tenant_id = data.get("tenant_id")
+                return data["api_key"], tenant_id if isinstance(tenant_id, str) else None
+        return None, None
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'
+
+
+class HasIngestScope(BasePermission):
+    message = "an API key is required"
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, ApiClient)
+
+
+class HasAdminScope(BasePermission):
+    message = "this endpoint needs an admin-scope API key (ingest keys may only send events)"
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, ApiClient) and request.user.key.scope == ApiKey.Scope.ADMIN

@@ -1,0 +1,84 @@
+"""Install the periodic tasks and, with --demo (used by `make run`), create once a demo app with
+an admin user and API keys, then print the credentials.
+
+The demo credentials are kept in a git-ignored file under var/ so that every start can show them
+again; this is for local development only and is refused when DEBUG is false.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from config.schedules import periodic_tasks_install
+from contacts.models import ApiKey, App
+from contacts.services.apps import api_key_create, app_create
+
+DEMO_TENANT = "demo"
+DEMO_USER = "admin"
+
+
+class Command(BaseCommand):
+    help = "Install periodic tasks; with --demo, create the demo app, user and keys once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--demo", action="store_true", help="create and print demo credentials")
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where Beacon listens")
+
+    def handle(self, *args, demo: bool, url: str, **options):
+        periodic_tasks_install()
+        if not demo:
+            return
+        if not settings.DEBUG:
+            raise CommandError("--demo stores keys in clear under var/: only with DEBUG=true")
+        credentials = self._load() or self._create()
+        self.stdout.write(f"Admin URL: {url}/admin/")
+        self.stdout.write(f"Username: {credentials['username']}")
+        self.stdout.write(f"Password: {credentials['password']}")
+        self.stdout.write(f"Tenant ID: {credentials['tenant_id']}")
+        self.stdout.write(f"Admin API key: {credentials['admin_key']}")
+        self.stdout.write(f"Ingest API key: {credentials['ingest_key']}")
+
+    def _load(self) -> dict | None:
+        """The stored credentials, if they still match the database."""
+        path = settings.DEMO_CREDENTIALS_FILE
+        if not path.exists():
+            return None
+        credentials = json.loads(path.read_text())
+        user = get_user_model().objects.filter(username=credentials["username"]).first()
+        if user is None or not user.check_password(credentials["password"]):
+            return None
+        if not App.objects.filter(tenant_id=credentials["tenant_id"]).exists():
+            return None
+        return credentials
+
+    def _create(self) -> dict:
+        app = App.objects.filter(tenant_id=DEMO_TENANT).first() or app_create(
+            name="Demo shop", tenant_id=DEMO_TENANT
+        )
+        password = secrets.token_urlsafe(12)
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=DEMO_USER).first() or user_model(
+            username=DEMO_USER
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        app.members.add(user)
+        _, admin_key = api_key_create(app=app, name="Demo admin key", scope=ApiKey.Scope.ADMIN)
+        _, ingest_key = api_key_create(app=app, name="Demo ingest key", scope=ApiKey.Scope.INGEST)
+        credentials = {
+            "username": DEMO_USER,
+            "password": password,
+            "tenant_id": app.tenant_id,
+            "admin_key": admin_key,
+            "ingest_key": ingest_key,
+        }
+        path = settings.DEMO_CREDENTIALS_FILE
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+        return credentials

@@ -1,0 +1,156 @@
+"""Tenants (App), their API keys, and the people they message: contacts and their devices."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class App(models.Model):
+    """A tenant: every contact, event, segment and campaign belongs to exactly one App."""
+
+    name = models.CharField(max_length=200)
+    tenant_id = models.SlugField(max_length=64, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA zone for calendar periods (today, weeks)"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="beacon_apps"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+
+class ApiKey(models.Model):
+    """Only a SHA-256 hash and a visible prefix are stored; the full key is shown once."""
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest", "Ingest (send events only; safe in a web page)"
+        ADMIN = "admin", "Admin (the whole API)"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a key")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope}, {self.prefix}…)"
+
+
+class Contact(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "API"
+        EVENT = "event", "Event"
+        UI = "ui", "UI"
+        IMPORT = "import", "Import"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    anonymous_id = models.CharField(max_length=255, null=True, blank=True)
+    email = models.CharField(max_length=254, null=True, blank=True, help_text="Stored lower-case")
+    phone = models.CharField(max_length=64, null=True, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    language = models.CharField(max_length=8, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="contact_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["app", "anonymous_id"],
+                condition=models.Q(anonymous_id__isnull=False),
+                name="contact_unique_anonymous_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["app", "email"], name="contact_app_email"),
+            models.Index(fields=["app", "phone"], name="contact_app_phone"),
+            models.Index(fields=["app", "last_seen_at"], name="contact_app_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or self.email or self.anonymous_id or f"contact {self.pk}"
+
+
+class Device(models.Model):
+    """A push target. For web push, `token` is the subscription endpoint and `subscription` the
+    browser's PushSubscription JSON (endpoint and keys)."""
+
+    class Platform(models.TextChoices):
+        ANDROID = "android", "Android"
+        IOS = "ios", "iOS"
+        WEB = "web", "Web"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="devices")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="devices")
+    token = models.TextField()
+    subscription = models.JSONField(null=True, blank=True)
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    push_permission_granted = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    language = models.CharField(max_length=8, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "token"], name="device_unique_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} device {self.token[:24]}"
+
+
+class IdentifierRule(models.Model):
+    """Maps an event parameter to the contact field that identifies the event's contact.
+
+    Parameter names match case-insensitively; values case-sensitively, except email.
+    Lower `priority` is tried first.
+    """
+
+    class Field(models.TextChoices):
+        CONTACT_ID = "contact_id", "Contact ID"
+        EXTERNAL_ID = "external_id", "External ID"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone number"
+        DEVICE_TOKEN = "device_token", "Push token"
+        CUSTOM = "custom", "Custom contact field"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="identifier_rules")
+    param = models.CharField(max_length=255, help_text="Event parameter name (any case)")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    custom_field = models.CharField(
+        max_length=255, blank=True, default="", help_text="For a custom field: its name"
+    )
+    priority = models.PositiveSmallIntegerField(default=100)
+    is_default = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("param"), "app", name="identifier_rule_unique_param"),
+        ]
+
+    def __str__(self) -> str:
+        target = f"custom.{self.custom_field}" if self.field == self.Field.CUSTOM else self.field
+        return f"{self.param} → {target}"

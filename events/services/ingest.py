@@ -1,0 +1,436 @@
+"""Recording events: one pipeline for a single event and for a batch of up to 1000.
+
+Per batch, whatever its size, the work is a fixed number of statements (see docs/architecture.md):
+1. validate each payload in plain Python and compute its fingerprint;
+2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT);
+3. load the event types and attributes involved (two SELECTs; unknown names are registered);
+4. type the params (declared, prefixed or discovered attribute types);
+5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
+   built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
+6. insert new contacts and devices, the events (one multi-row INSERT), the per-contact stats (one
+   upsert), and the touched contacts' last-seen fields (one UPDATE);
+7. on commit, tell subscribers which events were stored.
+
+A concurrent request that stores the same event or creates the same contact first makes this
+transaction fail on a unique constraint; it is then retried, and the retry sees the other's rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import orjson
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import App, Contact
+from contacts.services.devices import DeviceRegistry
+from contacts.services.identity import IdentityResolver
+from events import catalog
+from events.attributes import coerce, infer_type, prefix_type
+from events.models import ContactEventStats, Event, EventAttribute, EventType
+from events.signals import events_ingested
+from events.validation import EventInput, parse_event_payload
+
+SESSION_GAP = timedelta(minutes=30)
+# EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
+# queue on the same hot row.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+MAX_ATTEMPTS = 4
+_RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+@dataclass
+class IngestResult:
+    index: int
+    fingerprint: str | None = None
+    duplicate: bool = False
+    contact_id: int | None = None
+    anonymous_id: str | None = None
+    errors: dict | None = None
+    index_of_first: int | None = None  # a repeat, within the batch, of this earlier item
+
+
+@dataclass
+class _Row:
+    """An event about to be inserted: a client's or a built-in one it caused."""
+
+    contact: Contact
+    event_type: EventType
+    occurred_at: datetime
+    params: dict
+    fingerprint: str
+    context: dict = field(default_factory=dict)
+    session_id: str = ""
+    result: IngestResult | None = None
+
+
+class _ConcurrentDuplicate(Exception):
+    """Another transaction stored one of our events first: roll back and start again."""
+
+
+def event_fingerprint(app_id: int, item: EventInput) -> str:
+    """SHA-256 over the app and the client's event_id, else the event's canonical content."""
+    if item.event_id:
+        parts = [app_id, "id", item.event_id]
+    else:
+        parts = [
+            app_id,
+            "content",
+            item.name,
+            item.occurred_at.timestamp(),
+            item.app_user_id,
+            item.anonymous_id,
+            item.params,
+        ]
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _derived_fingerprint(fingerprint: str, *parts: object) -> str:
+    return hashlib.sha256("|".join([fingerprint, *map(str, parts)]).encode()).hexdigest()
+
+
+def events_ingest(
+    *, app: App, payloads: list, contact: Contact | None = None, received_at: datetime | None = None
+) -> list[IngestResult]:
+    """Store the valid payloads, report the invalid ones; `contact` forces the contact (the
+    "send a test event" tool)."""
+    now = received_at or timezone.now()
+    results = [IngestResult(index=i) for i in range(len(payloads))]
+    items: dict[int, EventInput] = {}
+    for index, payload in enumerate(payloads):
+        item, errors = parse_event_payload(payload, now=now)
+        if errors:
+            results[index].errors = errors
+        else:
+            item.fingerprint = event_fingerprint(app.pk, item)
+            items[index] = item
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempt_results = {i: IngestResult(index=i) for i in items}
+        try:
+            with transaction.atomic():
+                _Batch(app, now, contact).run(items, attempt_results)
+            break
+        except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
+            if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                raise
+    for index, result in attempt_results.items():
+        results[index] = result
+    return results
+
+
+def _is_retryable(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError | _ConcurrentDuplicate):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_PG_CODES
+
+
+class _Batch:
+    def __init__(self, app: App, now: datetime, forced_contact: Contact | None):
+        self.app = app
+        self.now = now
+        self.forced_contact = forced_contact
+        self.devices = DeviceRegistry(app)
+        self.resolver = IdentityResolver(app, device_owner=self.devices.owner)
+        self.types: dict[str, EventType] = {}
+        self.attributes: dict[tuple[int, str], EventAttribute] = {}
+        self.new_attributes: list[EventAttribute] = []
+        self.rows: list[_Row] = []
+        self.touched: dict[int, Contact] = {}
+
+    def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
+        fresh = self._drop_duplicates(items, results)
+        self._load_types({item.name for item in fresh.values()})
+        fresh = self._type_params(fresh, results)
+        self._resolve_contacts(fresh, results)
+        created = {id(c) for c in self.resolver.flush()}
+        self.devices.save(self.resolver.canonical)
+        inserted = self._insert_events()
+        self._upsert_stats(inserted)
+        self._update_contacts(created)
+        self._refresh_type_last_seen()
+        for row in self.rows:
+            if row.result is not None:
+                contact = self.resolver.canonical(row.contact)
+                row.result.contact_id, row.result.anonymous_id = contact.pk, contact.anonymous_id
+        for result in results.values():
+            if result.index_of_first is not None:
+                first = results[result.index_of_first]
+                result.contact_id, result.anonymous_id = first.contact_id, first.anonymous_id
+                if first.errors:
+                    result.duplicate, result.errors, result.fingerprint = False, first.errors, None
+        event_ids = [event_id for event_id, _ in inserted]
+        if event_ids:
+            transaction.on_commit(
+                lambda: events_ingested.send(sender=Event, app=self.app, event_ids=event_ids)
+            )
+
+    # 2. Duplicates ---------------------------------------------------------------------------
+    def _drop_duplicates(self, items, results) -> dict[int, EventInput]:
+        first_index: dict[str, int] = {}
+        for index, item in items.items():
+            results[index].fingerprint = item.fingerprint
+            first_index.setdefault(item.fingerprint, index)
+        stored = dict(
+            (fp, (contact_id, anonymous_id))
+            for fp, contact_id, anonymous_id in Event.objects.filter(
+                app=self.app, fingerprint__in=list(first_index)
+            ).values_list("fingerprint", "contact_id", "contact__anonymous_id")
+        )
+        fresh = {}
+        for index, item in items.items():
+            result = results[index]
+            if item.fingerprint in stored:
+                result.duplicate = True
+                result.contact_id, result.anonymous_id = stored[item.fingerprint]
+            elif first_index[item.fingerprint] != index:
+                result.duplicate = True
+                result.index_of_first = first_index[item.fingerprint]
+            else:
+                fresh[index] = item
+        return fresh
+
+    # 3. Event types and attributes -----------------------------------------------------------
+    def _load_types(self, names: set[str]) -> None:
+        names |= {catalog.APP_OPEN, catalog.OPT_IN, catalog.OPT_OUT}
+        self.types = {t.name: t for t in EventType.objects.filter(app=self.app, name__in=names)}
+        missing = [
+            EventType(
+                app=self.app,
+                name=name,
+                first_seen_at=self.now,
+                last_seen_at=self.now,
+                is_system=name.startswith("@"),
+            )
+            for name in sorted(names - set(self.types))
+        ]
+        if missing:
+            EventType.objects.bulk_create(missing)
+            self.types.update({t.name: t for t in missing})
+        for attribute in EventAttribute.objects.filter(event_type__in=list(self.types.values())):
+            self.attributes[(attribute.event_type_id, attribute.name)] = attribute
+
+    # 4. Typed params -------------------------------------------------------------------------
+    def _type_params(self, items, results) -> dict[int, EventInput]:
+        accepted = {}
+        for index, item in items.items():
+            typed, discovered, errors = self._typed(self.types[item.name], item.params)
+            if errors:
+                results[index].errors = errors
+                results[index].fingerprint = None
+                continue
+            item.params = typed
+            for attribute in discovered:
+                self.attributes[(attribute.event_type_id, attribute.name)] = attribute
+                self.new_attributes.append(attribute)
+            accepted[index] = item
+        if self.new_attributes:
+            EventAttribute.objects.bulk_create(self.new_attributes)
+        return accepted
+
+    def _typed(self, event_type: EventType, params: dict):
+        typed, discovered, errors = {}, [], {}
+        for name, value in params.items():
+            attribute = self.attributes.get((event_type.pk, name))
+            if attribute is None and not any(a.name == name for a in discovered):
+                type_ = prefix_type(name) or infer_type(value)
+                if type_ is None:  # a null tells nothing about the type yet
+                    typed[name] = None
+                    continue
+                attribute = EventAttribute(event_type=event_type, name=name, type=type_)
+                discovered.append(attribute)
+            elif attribute is None:
+                attribute = next(a for a in discovered if a.name == name)
+            try:
+                typed[name] = coerce(value, attribute.type, integer=name.startswith("int_"))
+            except ValueError as exc:
+                errors[f"params.{name}"] = [str(exc)]
+        return typed, discovered, errors
+
+    # 5. Contacts, devices and built-in events ------------------------------------------------
+    def _resolve_contacts(self, items, results) -> None:
+        if self.forced_contact is None:
+            self.devices.prefetch(
+                [i.device_token for i in items.values()] + self._mapped_tokens(items.values())
+            )
+            self.resolver.prefetch(items.values())
+        else:
+            self.devices.prefetch(i.device_token for i in items.values())
+        for index, item in items.items():
+            contact = self.forced_contact or self.resolver.resolve(item)
+            self._track_session(contact, item)
+            self.rows.append(
+                _Row(
+                    contact,
+                    self.types[item.name],
+                    item.occurred_at,
+                    item.params,
+                    item.fingerprint,
+                    item.context,
+                    item.session_id,
+                    results[index],
+                )
+            )
+            if item.device_token:
+                self._register_device(contact, item)
+
+    def _mapped_tokens(self, items) -> list[str]:
+        params = {r.param.lower() for r in self.resolver.rules() if r.field == r.Field.DEVICE_TOKEN}
+        return [
+            str(v)
+            for item in items
+            for k, v in item.params.items()
+            if k.lower() in params and isinstance(v, str)
+        ]
+
+    def _track_session(self, contact: Contact, item: EventInput) -> None:
+        """Add @APP_OPEN when the contact's previous activity is older than 30 minutes."""
+        last_seen = contact.last_seen_at
+        if last_seen is None or item.occurred_at - last_seen > SESSION_GAP:
+            self._add_builtin(contact, catalog.APP_OPEN, {}, item)
+        if last_seen is None or item.occurred_at > last_seen:
+            contact.last_seen_at = item.occurred_at
+        if contact.first_seen_at is None or item.occurred_at < contact.first_seen_at:
+            contact.first_seen_at = item.occurred_at
+        for field_name in ("timezone", "language", "country"):
+            if value := getattr(item, field_name):
+                setattr(contact, field_name, value)
+        self.touched[id(contact)] = contact
+
+    def _register_device(self, contact: Contact, item: EventInput) -> None:
+        changes = self.devices.register(
+            contact=contact,
+            token=item.device_token,
+            platform=item.platform,
+            granted=item.push_permission_granted,
+            subscription=item.subscription,
+            timezone=item.timezone,
+            language=item.language,
+            country=item.country,
+            seen_at=item.occurred_at,
+        )
+        for change in changes:
+            name = catalog.OPT_IN if change.kind == "opt_in" else catalog.OPT_OUT
+            self._add_builtin(change.contact, name, {"subtype": change.subtype}, item)
+
+    def _add_builtin(self, contact: Contact, name: str, params: dict, item: EventInput) -> None:
+        fingerprint = _derived_fingerprint(item.fingerprint, name, params.get("subtype", ""))
+        self.rows.append(
+            _Row(
+                contact,
+                self.types[name],
+                item.occurred_at,
+                params,
+                fingerprint,
+                session_id=item.session_id,
+            )
+        )
+
+    # 6. Writes -------------------------------------------------------------------------------
+    def _insert_events(self) -> list[tuple[int, _Row]]:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per 500 rows."""
+        ops = connection.ops
+        table = Event._meta.db_table
+        json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        placeholder = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s)"
+        received_at = ops.adapt_datetimefield_value(self.now)
+        by_fingerprint = {row.fingerprint: row for row in self.rows}
+        inserted = []
+        for start in range(0, len(self.rows), 500):
+            chunk = self.rows[start : start + 500]
+            values = []
+            for row in chunk:
+                contact = self.resolver.canonical(row.contact)
+                values += [
+                    self.app.pk,
+                    contact.pk,
+                    row.event_type.pk,
+                    ops.adapt_datetimefield_value(row.occurred_at),
+                    received_at,
+                    orjson.dumps(row.params).decode(),
+                    orjson.dumps(row.context).decode(),
+                    row.session_id,
+                    row.fingerprint,
+                ]
+            sql = (
+                f"INSERT INTO {table} (app_id, contact_id, event_type_id, occurred_at, received_at,"
+                f" params, context, session_id, fingerprint) VALUES "
+                f"{', '.join([placeholder] * len(chunk))}"
+                f" ON CONFLICT (app_id, fingerprint) DO NOTHING RETURNING id, fingerprint"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                inserted += [(event_id, by_fingerprint[fp]) for event_id, fp in cursor.fetchall()]
+        if len(inserted) != len(self.rows):
+            raise _ConcurrentDuplicate()
+        return inserted
+
+    def _upsert_stats(self, inserted: list[tuple[int, _Row]]) -> None:
+        """First/last occurrence and count per (contact, event type), in one upsert."""
+        stats: dict[tuple[int, int], list] = {}
+        for _, row in inserted:
+            key = (self.resolver.canonical(row.contact).pk, row.event_type.pk)
+            entry = stats.setdefault(key, [row.occurred_at, row.occurred_at, 0])
+            entry[0], entry[1] = min(entry[0], row.occurred_at), max(entry[1], row.occurred_at)
+            entry[2] += 1
+        if not stats:
+            return
+        ops = connection.ops
+        table = ContactEventStats._meta.db_table
+        least, greatest = (
+            ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+        )
+        values = []
+        for (contact_id, type_id), (first, last, count) in sorted(stats.items()):
+            values += [
+                contact_id,
+                type_id,
+                ops.adapt_datetimefield_value(first),
+                ops.adapt_datetimefield_value(last),
+                count,
+            ]
+        sql = (
+            f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count) VALUES "
+            f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(stats))} "
+            f"ON CONFLICT (contact_id, event_type_id) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, "
+            f"first_at = {least}({table}.first_at, excluded.first_at), "
+            f"last_at = {greatest}({table}.last_at, excluded.last_at)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+
+    def _update_contacts(self, created: set[int]) -> None:
+        contacts = {}
+        for contact in self.touched.values():
+            contact = self.resolver.canonical(contact)
+            if id(contact) not in created and contact.pk is not None:
+                contacts[contact.pk] = contact
+        if contacts:
+            Contact.objects.bulk_update(
+                [contacts[pk] for pk in sorted(contacts)],
+                [
+                    "external_id",
+                    "anonymous_id",
+                    "first_seen_at",
+                    "last_seen_at",
+                    "timezone",
+                    "language",
+                    "country",
+                ],
+            )
+
+    def _refresh_type_last_seen(self) -> None:
+        threshold = self.now - LAST_SEEN_RESOLUTION
+        stale = [
+            t.pk
+            for t in {row.event_type for row in self.rows}
+            if t.last_seen_at is None or t.last_seen_at < threshold
+        ]
+        if stale:
+            EventType.objects.filter(
+                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
+            ).update(last_seen_at=self.now)

@@ -1,0 +1,22 @@
+"""When contacts merge, their events and per-event stats follow."""
+
+from __future__ import annotations
+
+from contacts.models import Contact
+from events.models import ContactEventStats, Event
+
+
+def events_move_to_contact(*, source: Contact, target: Contact) -> None:
+    Event.objects.filter(contact=source).update(contact=target)
+    target_stats = {s.event_type_id: s for s in ContactEventStats.objects.filter(contact=target)}
+    for stat in ContactEventStats.objects.filter(contact=source):
+        mine = target_stats.get(stat.event_type_id)
+        if mine is None:
+            stat.contact = target
+            stat.save(update_fields=["contact"])
+            continue
+        mine.count += stat.count
+        mine.first_at = min(mine.first_at, stat.first_at)
+        mine.last_at = max(mine.last_at, stat.last_at)
+        mine.save(update_fields=["count", "first_at", "last_at"])
+        stat.delete()

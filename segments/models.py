@@ -1,0 +1,1 @@
+"""Segments arrive with the segments issue; the app exists so the layout is stable."""

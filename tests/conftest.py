@@ -1,0 +1,60 @@
+"""Shared fixtures: an app with keys, and API clients authenticated with them."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+from contacts.models import ApiKey
+from contacts.services.apps import api_key_create, app_create
+
+# Tasks run inline in tests; the Celery wiring is tested once with a real worker.
+celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def app(db):
+    return app_create(name="Shop", tenant_id="shop")
+
+
+@pytest.fixture
+def other_app(db):
+    return app_create(name="Other", tenant_id="other")
+
+
+def _client(app, scope) -> tuple[APIClient, str]:
+    _, raw_key = api_key_create(app=app, name=f"{scope} key", scope=scope)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client, raw_key
+
+
+@pytest.fixture
+def admin_client(app):
+    return _client(app, ApiKey.Scope.ADMIN)[0]
+
+
+@pytest.fixture
+def ingest_key(app):
+    return _client(app, ApiKey.Scope.INGEST)[1]
+
+
+@pytest.fixture
+def ingest_client(app):
+    return _client(app, ApiKey.Scope.INGEST)[0]
+
+
+@pytest.fixture
+def other_admin_client(other_app):
+    return _client(other_app, ApiKey.Scope.ADMIN)[0]
+
+
+@pytest.fixture
+def track(ingest_client):
+    """POST one event; returns the response."""
+
+    def send(**payload):
+        return ingest_client.post("/api/v1/events", payload, format="json")
+
+    return send
