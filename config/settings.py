@@ -6,6 +6,7 @@ broker, both under var/. Production sets DATABASE_URL (PostgreSQL) and CELERY_BR
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -87,9 +88,12 @@ def _database_config() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # Tests use a file too (not shared-cache memory), so WAL and the busy timeout apply as
+        # they do under `make run`, and concurrent-ingest tests see real locking. One file per
+        # test process, so that parallel runs never share one.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     elif config["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
-    config["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "") or None}
     return config
 
 

@@ -95,6 +95,11 @@ def parse_event_payload(data, *, now: datetime) -> tuple[EventInput | None, dict
         data, "country", _countries(), "an ISO 3166-1 alpha-2 code", errors, str.upper
     )
     values["params"] = _object(data, "params", errors)
+    for key in values["params"]:
+        if not key.strip() or len(key) > MAX_NAME_LENGTH:
+            errors[f"params.{key[:40]}"] = [
+                f"a param name must be 1 to {MAX_NAME_LENGTH} characters"
+            ]
     values["context"] = _object(data, "context", errors)
     if errors:
         return None, errors

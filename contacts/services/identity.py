@@ -46,9 +46,9 @@ class IdentityResolver:
                 wanted.setdefault("external_id", set()).add(item.app_user_id)
             if item.anonymous_id:
                 wanted.setdefault("anonymous_id", set()).add(item.anonymous_id)
-            if not item.app_user_id and (match := self._rule_match(item.params)):
-                rule, value = match
-                wanted.setdefault(self._lookup_name(rule), set()).add(value)
+            match = None if item.app_user_id else self._rule_match(item.params)
+            if match and match[0].field != RuleField.DEVICE_TOKEN:  # devices are prefetched apart
+                wanted.setdefault(self._lookup_name(match[0]), set()).add(match[1])
         if not wanted:
             return
         query = Q()
