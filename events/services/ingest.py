@@ -278,6 +278,10 @@ class _Batch:
                 self._register_device(contact, item)
 
     def _mapped_tokens(self, items) -> list[str]:
+        """Tokens named by a PushToken-style rule param (only read for events without a user id)."""
+        items = [item for item in items if not item.app_user_id and item.params]
+        if not items:
+            return []
         params = {r.param.lower() for r in self.resolver.rules() if r.field == r.Field.DEVICE_TOKEN}
         return [
             str(v)
