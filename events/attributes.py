@@ -27,6 +27,8 @@ PREFIX_TYPES = {
 _ISO_WITH_OFFSET = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})$"
 )
+_ISO_WITHOUT_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_UNIX_TEXT = re.compile(r"-?\d+(\.\d+)?")
 _TRUE_WORDS = {"true", "1", "yes", "on"}
 _FALSE_WORDS = {"false", "0", "no", "off"}
 
@@ -64,18 +66,21 @@ def parse_instant(value) -> datetime:
     if isinstance(value, int | float):
         return _from_unix(value)
     if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
-            return _from_unix(float(text))
-        if not _ISO_WITH_OFFSET.match(text):
-            if re.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$", text):
-                raise ValueError("time has no timezone offset (add Z or +HH:MM)")
-            raise ValueError("expected an RFC 3339 time with an offset or Unix seconds")
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("not a valid date and time") from None
+        return _parse_text_instant(value.strip())
     raise ValueError("expected an RFC 3339 time with an offset or Unix seconds")
+
+
+def _parse_text_instant(text: str) -> datetime:
+    if _UNIX_TEXT.fullmatch(text):
+        return _from_unix(float(text))
+    if not _ISO_WITH_OFFSET.match(text):
+        if _ISO_WITHOUT_OFFSET.match(text):
+            raise ValueError("time has no timezone offset (add Z or +HH:MM)")
+        raise ValueError("expected an RFC 3339 time with an offset or Unix seconds")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a valid date and time") from None
 
 
 def _from_unix(seconds: float) -> datetime:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,7 +31,8 @@ from contacts.services.devices import DeviceRegistry
 from contacts.services.identity import IdentityResolver
 from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
-from events.models import ContactEventStats, Event, EventAttribute, EventType
+from events.models import Event, EventAttribute, EventType
+from events.services import bulk_sql
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
@@ -40,6 +41,7 @@ SESSION_GAP = timedelta(minutes=30)
 # queue on the same hot row.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 MAX_ATTEMPTS = 4
+INSERT_CHUNK = 1000
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
 
 
@@ -174,12 +176,7 @@ class _Batch:
         for index, item in items.items():
             results[index].fingerprint = item.fingerprint
             first_index.setdefault(item.fingerprint, index)
-        stored = dict(
-            (fp, (contact_id, anonymous_id))
-            for fp, contact_id, anonymous_id in Event.objects.filter(
-                app=self.app, fingerprint__in=list(first_index)
-            ).values_list("fingerprint", "contact_id", "contact__anonymous_id")
-        )
+        stored = bulk_sql.stored_fingerprints(self.app.pk, list(first_index))
         fresh = {}
         for index, item in items.items():
             result = results[index]
@@ -335,39 +332,27 @@ class _Batch:
 
     # 6. Writes -------------------------------------------------------------------------------
     def _insert_events(self) -> list[tuple[int, _Row]]:
-        """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per 500 rows."""
-        ops = connection.ops
-        table = Event._meta.db_table
-        json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-        placeholder = f"(%s, %s, %s, %s, %s, %s{json_cast}, %s{json_cast}, %s, %s)"
-        received_at = ops.adapt_datetimefield_value(self.now)
         by_fingerprint = {row.fingerprint: row for row in self.rows}
         inserted = []
-        for start in range(0, len(self.rows), 500):
-            chunk = self.rows[start : start + 500]
+        for start in range(0, len(self.rows), INSERT_CHUNK):
             values = []
-            for row in chunk:
+            for row in self.rows[start : start + INSERT_CHUNK]:
                 contact = self.resolver.canonical(row.contact)
-                values += [
-                    self.app.pk,
-                    contact.pk,
-                    row.event_type.pk,
-                    ops.adapt_datetimefield_value(row.occurred_at),
-                    received_at,
-                    orjson.dumps(row.params).decode(),
-                    orjson.dumps(row.context).decode(),
-                    row.session_id,
-                    row.fingerprint,
-                ]
-            sql = (
-                f"INSERT INTO {table} (app_id, contact_id, event_type_id, occurred_at, received_at,"
-                f" params, context, session_id, fingerprint) VALUES "
-                f"{', '.join([placeholder] * len(chunk))}"
-                f" ON CONFLICT (app_id, fingerprint) DO NOTHING RETURNING id, fingerprint"
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(sql, values)
-                inserted += [(event_id, by_fingerprint[fp]) for event_id, fp in cursor.fetchall()]
+                values.append(
+                    (
+                        self.app.pk,
+                        contact.pk,
+                        row.event_type.pk,
+                        row.occurred_at,
+                        self.now,
+                        orjson.dumps(row.params).decode(),
+                        orjson.dumps(row.context).decode(),
+                        row.session_id,
+                        row.fingerprint,
+                    )
+                )
+            stored = bulk_sql.insert_events(values)
+            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp in stored]
         if len(inserted) != len(self.rows):
             raise _ConcurrentDuplicate()
         return inserted
@@ -380,32 +365,9 @@ class _Batch:
             entry = stats.setdefault(key, [row.occurred_at, row.occurred_at, 0])
             entry[0], entry[1] = min(entry[0], row.occurred_at), max(entry[1], row.occurred_at)
             entry[2] += 1
-        if not stats:
-            return
-        ops = connection.ops
-        table = ContactEventStats._meta.db_table
-        least, greatest = (
-            ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-        )
-        values = []
-        for (contact_id, type_id), (first, last, count) in sorted(stats.items()):
-            values += [
-                contact_id,
-                type_id,
-                ops.adapt_datetimefield_value(first),
-                ops.adapt_datetimefield_value(last),
-                count,
-            ]
-        sql = (
-            f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count) VALUES "
-            f"{', '.join(['(%s, %s, %s, %s, %s)'] * len(stats))} "
-            f"ON CONFLICT (contact_id, event_type_id) DO UPDATE SET "
-            f"count = {table}.count + excluded.count, "
-            f"first_at = {least}({table}.first_at, excluded.first_at), "
-            f"last_at = {greatest}({table}.last_at, excluded.last_at)"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
+        if stats:
+            rows = [(*key, *entry) for key, entry in sorted(stats.items())]
+            bulk_sql.upsert_stats(rows)
 
     def _update_contacts(self, created: set[int]) -> None:
         contacts = {}
@@ -413,19 +375,21 @@ class _Batch:
             contact = self.resolver.canonical(contact)
             if id(contact) not in created and contact.pk is not None:
                 contacts[contact.pk] = contact
-        if contacts:
-            Contact.objects.bulk_update(
-                [contacts[pk] for pk in sorted(contacts)],
-                [
-                    "external_id",
-                    "anonymous_id",
-                    "first_seen_at",
-                    "last_seen_at",
-                    "timezone",
-                    "language",
-                    "country",
-                ],
+        rows = [
+            (
+                c.pk,
+                c.external_id,
+                c.anonymous_id,
+                c.first_seen_at,
+                c.last_seen_at,
+                c.timezone,
+                c.language,
+                c.country,
             )
+            for c in (contacts[pk] for pk in sorted(contacts))  # id order: no deadlocks
+        ]
+        if rows:
+            bulk_sql.update_contacts(rows)
 
     def _refresh_type_last_seen(self) -> None:
         threshold = self.now - LAST_SEEN_RESOLUTION
