@@ -74,8 +74,9 @@ class _ConcurrentDuplicate(Exception):
     """Another transaction stored one of our events first: roll back and start again."""
 
 
-def event_fingerprint(app_id: int, item: EventInput) -> str:
-    """SHA-256 over the app and the client's event_id, else the event's canonical content."""
+def event_fingerprint(app_id: int, item: EventInput, *, contact_id: int | None = None) -> str:
+    """SHA-256 over the app and the client's event_id, else the event's canonical content.
+    `contact_id` is the contact an event is sent for (the test tool): part of its identity."""
     if item.event_id:
         parts = [app_id, "id", item.event_id]
     else:
@@ -88,6 +89,8 @@ def event_fingerprint(app_id: int, item: EventInput) -> str:
             item.anonymous_id,
             item.params,
         ]
+    if contact_id is not None:
+        parts.append(contact_id)
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -108,7 +111,9 @@ def events_ingest(
         if errors:
             results[index].errors = errors
         else:
-            item.fingerprint = event_fingerprint(app.pk, item)
+            item.fingerprint = event_fingerprint(
+                app.pk, item, contact_id=contact.pk if contact else None
+            )
             items[index] = item
     for attempt in range(1, MAX_ATTEMPTS + 1):
         attempt_results = {i: IngestResult(index=i) for i in items}
