@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contacts.models import ApiKey
+from django.db.models import Prefetch, QuerySet
+
+from contacts.models import ApiKey, App, Contact, Device
 from contacts.services.apps import hash_api_key
 
 
@@ -13,3 +15,18 @@ def api_key_lookup(*, raw_key: str) -> ApiKey | None:
         .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
         .first()
     )
+
+
+def contact_list(*, app: App) -> QuerySet[Contact]:
+    """The app's contacts, newest first, with their devices prefetched: one more query per page,
+    not one per contact."""
+    devices = Device.objects.order_by("id")
+    return (
+        Contact.objects.filter(app=app)
+        .prefetch_related(Prefetch("devices", queryset=devices))
+        .order_by("-id")
+    )
+
+
+def contact_get(*, app: App, contact_id: int) -> Contact | None:
+    return contact_list(app=app).filter(pk=contact_id).first()

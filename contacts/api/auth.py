@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -69,3 +71,15 @@ class HasAdminScope(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, ApiClient) and request.user.key.scope == ApiKey.Scope.ADMIN
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes API keys in the OpenAPI schema (as bearer tokens)."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=ApiKeyAuthentication.keyword
+        )

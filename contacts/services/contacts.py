@@ -2,10 +2,75 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 
 from contacts.models import Contact
 from contacts.signals import contacts_merged
+
+UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields")
+
+
+def contact_update(*, contact: Contact, data: dict) -> Contact:
+    """Identify a contact: set the given fields of `data` (email, phone, external_id) and merge
+    `custom_fields` into the existing ones, a null value removing its key. None clears a field."""
+    unknown = set(data) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
+    changes = {name: _cleaned(name, value) for name, value in data.items()}
+    if "custom_fields" in changes:
+        changes["custom_fields"] = _merged_custom_fields(contact, changes["custom_fields"])
+    if changes.get("external_id") is not None:
+        _check_external_id_free(contact, changes["external_id"])
+    for name, value in changes.items():
+        setattr(contact, name, value)
+    try:
+        with transaction.atomic():
+            contact.save(update_fields=list(changes))
+    except IntegrityError:
+        # Another request took the external id between the check and the save.
+        raise _external_id_taken() from None
+    return contact
+
+
+def contact_delete(*, contact: Contact) -> None:
+    """Erase a contact; its events, devices and per-event stats go with it (cascade)."""
+    contact.delete()
+
+
+def _cleaned(name: str, value):
+    if name == "custom_fields":
+        if not isinstance(value, dict):
+            raise ValidationError({name: ["must be a JSON object"]})
+        return value
+    if value is None:
+        return None
+    value = str(value).strip() or None
+    if name == "email" and value is not None:
+        value = value.lower()
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ValidationError({"email": ["is not a valid email address"]}) from None
+    return value
+
+
+def _merged_custom_fields(contact: Contact, updates: dict) -> dict:
+    merged = {**(contact.custom_fields or {}), **updates}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def _check_external_id_free(contact: Contact, external_id: str) -> None:
+    taken = Contact.objects.filter(app_id=contact.app_id, external_id=external_id).exclude(
+        pk=contact.pk
+    )
+    if taken.exists():
+        raise _external_id_taken()
+
+
+def _external_id_taken() -> ValidationError:
+    return ValidationError({"external_id": ["is already used by another contact of this app"]})
 
 
 @transaction.atomic

@@ -1,0 +1,71 @@
+"""Request and response shapes of the contacts API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from contacts.models import Contact, Device
+
+TOKEN_PREFIX_LENGTH = 16
+
+
+class ContactDeviceSerializer(serializers.ModelSerializer):
+    # Tokens and web push keys let anyone push to the device: show only enough to recognise it.
+    token_prefix = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "platform",
+            "token_prefix",
+            "push_permission_granted",
+            "last_seen_at",
+            "invalidated_at",
+        ]
+
+    def get_token_prefix(self, device: Device) -> str:
+        return device.token[:TOKEN_PREFIX_LENGTH]
+
+
+class ContactOutputSerializer(serializers.ModelSerializer):
+    devices = ContactDeviceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "external_id",
+            "anonymous_id",
+            "email",
+            "phone",
+            "custom_fields",
+            "source",
+            "timezone",
+            "language",
+            "country",
+            "created_at",
+            "first_seen_at",
+            "last_seen_at",
+            "devices",
+        ]
+        read_only_fields = fields
+
+
+class ContactUpdateInputSerializer(serializers.Serializer):
+    """Only the fields sent are changed; null (or "") clears one."""
+
+    email = serializers.CharField(
+        max_length=254, required=False, allow_null=True, allow_blank=True, help_text="Lowered"
+    )
+    phone = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    external_id = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Unique within the app",
+    )
+    custom_fields = serializers.DictField(
+        required=False, help_text="Merged into the existing fields; a null value removes its key"
+    )

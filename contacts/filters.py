@@ -1,0 +1,54 @@
+"""Filters of the contact listing (GET /api/v1/contacts)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
+
+from contacts.models import Contact, Device
+
+
+def strict_boolean_filter(**kwargs) -> django_filters.TypedChoiceFilter:
+    """A true/false filter that refuses other values with a 400 (django-filter's BooleanFilter
+    silently ignores them, which would return everything for a typo)."""
+    return django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        **kwargs,
+    )
+
+
+def _live_devices():
+    return Device.objects.filter(contact=OuterRef("pk"), invalidated_at__isnull=True)
+
+
+class ContactFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(method="filter_email", help_text="Case-insensitive")
+    external_id = django_filters.CharFilter()
+    country = django_filters.CharFilter(lookup_expr="iexact", help_text="ISO 3166-1 alpha-2")
+    language = django_filters.CharFilter(lookup_expr="iexact", help_text="ISO 639-1")
+    platform = django_filters.ChoiceFilter(
+        choices=Device.Platform.choices,
+        method="filter_platform",
+        help_text="Has a valid device of this platform",
+    )
+    push_reachable = strict_boolean_filter(
+        method="filter_push_reachable", help_text="Has a valid device with push permission"
+    )
+    seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    seen_before = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+
+    class Meta:
+        model = Contact
+        fields = ["email", "external_id", "country", "language"]
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Emails are stored lower-case, so an exact match on the lowered value uses the index.
+        return queryset.filter(email=value.strip().lower())
+
+    def filter_platform(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Exists(_live_devices().filter(platform=value)))
+
+    def filter_push_reachable(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        reachable = Exists(_live_devices().filter(push_permission_granted=True))
+        return queryset.filter(reachable if value else ~reachable)

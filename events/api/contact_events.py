@@ -1,0 +1,69 @@
+"""A contact's timeline (GET /api/v1/contacts/{id}/events) and the marketers' "send a test event
+to this contact" tool (POST to the same address)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+
+from config.api import validation_error_response
+from contacts.api.views import contact_or_404
+from events.api.serializers import EventAcceptedSerializer, accepted_payload
+from events.filters import ContactEventFilter
+from events.models import Event
+from events.selectors import contact_event_list
+from events.services.ingest import events_ingest
+
+# A test event is only a name, params and a time: the contact is the one in the address, and
+# identifiers or a device token in the body must not re-route it or register a device.
+TEST_EVENT_FIELDS = ("event_name", "params", "event_time")
+
+
+class ContactEventOutputSerializer(serializers.ModelSerializer):
+    event = serializers.CharField(source="event_type.name")
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "event",
+            "occurred_at",
+            "received_at",
+            "params",
+            "context",
+            "session_id",
+            "fingerprint",
+        ]
+        read_only_fields = fields
+
+
+class ContactEventInputSerializer(serializers.Serializer):
+    """Documents the body; events_ingest validates it, with the errors of POST /api/v1/events."""
+
+    event_name = serializers.CharField(max_length=255, help_text="No *, + or |; @ is reserved")
+    params = serializers.DictField(required=False, help_text="Typed like tracked events")
+    event_time = serializers.CharField(
+        required=False, help_text="RFC 3339 with an offset, or Unix seconds; default: now"
+    )
+
+
+class ContactEventsView(generics.ListAPIView):
+    serializer_class = ContactEventOutputSerializer
+    filterset_class = ContactEventFilter
+    queryset = Event.objects.none()  # for the schema only; get_queryset scopes to the contact
+
+    def get_queryset(self):
+        contact = contact_or_404(self.request, self.kwargs["contact_id"])
+        return contact_event_list(contact=contact)
+
+    @extend_schema(request=ContactEventInputSerializer, responses={200: EventAcceptedSerializer})
+    def post(self, request, contact_id: int):
+        contact = contact_or_404(request, contact_id)
+        if not isinstance(request.data, dict):
+            return validation_error_response({"body": ["must be a JSON object"]})
+        payload = {key: request.data[key] for key in TEST_EVENT_FIELDS if key in request.data}
+        [result] = events_ingest(app=request.user.app, payloads=[payload], contact=contact)
+        if result.errors:
+            return validation_error_response(result.errors)
+        return Response(accepted_payload(result))
