@@ -4,5 +4,5 @@ from django.dispatch import Signal
 
 # sent with app=App after a new app is created (events seeds its catalog)
 app_created = Signal()
-# sent with source_id=int, target=Contact after source was merged into target and deleted
+# sent with source=Contact, target=Contact just before source (merged into target) is deleted
 contacts_merged = Signal()
