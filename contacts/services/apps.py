@@ -66,3 +66,60 @@ def api_key_create(*, app: App, name: str, scope: str) -> tuple[ApiKey, str]:
 
 def api_key_revoke(*, key: ApiKey) -> None:
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def app_update(*, app: App, name: str, timezone_name: str) -> App:
+    """Rename an app or change its timezone; the tenant id is fixed (clients send it)."""
+    if timezone_name not in zoneinfo.available_timezones():
+        raise ValidationError({"timezone": [f"{timezone_name!r} is not a known IANA timezone"]})
+    app.name, app.timezone = name, timezone_name
+    app.save(update_fields=["name", "timezone"])
+    return app
+
+
+def identifier_rule_validate(
+    *, app: App, param: str, field: str, custom_field: str, rule: IdentifierRule | None = None
+) -> None:
+    """Raise a ValidationError (by form field) unless the rule can be saved."""
+    errors: dict[str, list[str]] = {}
+    if not param.strip() or len(param) > 255:
+        errors["param"] = ["must be 1 to 255 characters"]
+    else:
+        taken = IdentifierRule.objects.filter(app=app, param__iexact=param.strip())
+        if rule is not None:
+            taken = taken.exclude(pk=rule.pk)
+        if taken.exists():
+            errors["param"] = [f"{app.name} already has a rule for {param.strip()!r}"]
+    if field not in IdentifierRule.Field.values:
+        errors["field"] = [f"must be one of {', '.join(IdentifierRule.Field.values)}"]
+    elif field == F.CUSTOM and not custom_field.strip():
+        errors["custom_field"] = ["name the custom contact field the parameter maps to"]
+    elif field != F.CUSTOM and custom_field.strip():
+        errors["custom_field"] = ["only for the target “Custom contact field”; leave it empty"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def identifier_rule_create(
+    *, app: App, param: str, field: str, custom_field: str = "", priority: int = 100
+) -> IdentifierRule:
+    identifier_rule_validate(app=app, param=param, field=field, custom_field=custom_field)
+    return IdentifierRule.objects.create(
+        app=app,
+        param=param.strip(),
+        field=field,
+        custom_field=custom_field.strip(),
+        priority=priority,
+    )
+
+
+def identifier_rule_update(
+    *, rule: IdentifierRule, param: str, field: str, custom_field: str = "", priority: int
+) -> IdentifierRule:
+    identifier_rule_validate(
+        app=rule.app, param=param, field=field, custom_field=custom_field, rule=rule
+    )
+    rule.param, rule.field, rule.priority = param.strip(), field, priority
+    rule.custom_field = custom_field.strip()
+    rule.save(update_fields=["param", "field", "custom_field", "priority"])
+    return rule

@@ -50,3 +50,10 @@ def event_attribute_declare(*, event_type: EventType, name: str, type_: str) -> 
         event_type=event_type, name=name, defaults={"type": type_, "declared": True}
     )
     return attribute
+
+
+def event_type_update(*, event_type: EventType, category: str, description: str) -> EventType:
+    """Edit how an event type is described to marketers (its name is what clients send)."""
+    event_type.category, event_type.description = category.strip(), description.strip()
+    event_type.save(update_fields=["category", "description"])
+    return event_type

@@ -1,0 +1,378 @@
+"""The admin for event types (the segmentation allowlist), attributes, events and per-contact
+statistics; and the contact page's events, added here because contacts never imports events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from contacts.admin import (
+    AppFilter,
+    BeaconModelAdmin,
+    CappedCountPaginator,
+    ContactAdmin,
+    ReadOnlyInline,
+    adopt,
+    error_text,
+    visible_apps,
+)
+from contacts.models import Contact
+from events.models import ContactEventStats, Event, EventAttribute, EventType
+from events.services.event_types import (
+    event_attribute_declare,
+    event_type_set_segmentation,
+    event_type_update,
+)
+
+LATEST_EVENTS = 50
+SHORT_PARAMS = 80
+
+
+def params_text(params: dict) -> str:
+    return json.dumps(params, ensure_ascii=False, sort_keys=True)
+
+
+# Event types and attributes ---------------------------------------------------------------------
+class EventAttributeInlineForm(forms.ModelForm):
+    class Meta:
+        model = EventAttribute
+        fields = ["name", "type"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].disabled = True  # what clients send: correct the type only
+
+
+class EventAttributeInline(admin.TabularInline):
+    """Declare an attribute, or correct a discovered one's type (saved by event_attribute_declare
+    in EventTypeAdmin.save_formset)."""
+
+    model = EventAttribute
+    form = EventAttributeInlineForm
+    fields = ["name", "type", "declared", "created_at"]
+    readonly_fields = ["declared", "created_at"]
+    extra = 0
+    can_delete = False
+
+
+class EventTypeForm(forms.ModelForm):
+    class Meta:
+        model = EventType
+        fields = ["category", "description", "segmentation_enabled"]
+
+
+@admin.register(EventType)
+class EventTypeAdmin(BeaconModelAdmin):
+    form = EventTypeForm
+    list_display = [
+        "name",
+        "category",
+        "kind",
+        "segmentation_enabled",
+        "segmentation_enabled_at",
+        "last_seen_at",
+        "event_count",
+        "app",
+    ]
+    list_filter = [AppFilter, "category", "is_system", "segmentation_enabled"]
+    list_select_related = ["app"]
+    search_fields = ["name"]
+    actions = ["enable_segmentation", "disable_segmentation"]
+    inlines = [EventAttributeInline]
+    readonly_fields = [
+        "app",
+        "name",
+        "is_system",
+        "suggested_params",
+        "first_seen_at",
+        "last_seen_at",
+        "segmentation_enabled_at",
+        "event_count",
+    ]
+    fieldsets = [
+        (None, {"fields": ["app", "name", "category", "description", "is_system"]}),
+        (
+            "Segmentation",
+            {
+                "fields": ["segmentation_enabled", "segmentation_enabled_at"],
+                "description": "Segments may use only the event types enabled here; each app "
+                "may enable a limited number.",
+            },
+        ),
+        (
+            "Activity",
+            {"fields": ["first_seen_at", "last_seen_at", "event_count", "suggested_params"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        # A subquery per listed row; counts survive the retention purge.
+        total = (
+            ContactEventStats.objects.filter(event_type=OuterRef("pk"))
+            .order_by()
+            .values("event_type")
+            .annotate(total=Sum("count"))
+            .values("total")
+        )
+        event_count = Coalesce(Subquery(total, output_field=IntegerField()), 0)
+        return super().get_queryset(request).annotate(event_count=event_count)
+
+    @admin.display(description="type", ordering="is_system")
+    def kind(self, event_type: EventType) -> str:
+        return "system" if event_type.is_system else "custom"
+
+    @admin.display(description="events", ordering="event_count")
+    def event_count(self, event_type: EventType) -> int:
+        return event_type.event_count
+
+    def has_add_permission(self, request) -> bool:
+        return False  # event types come from the catalog and from the events apps send
+
+    def save_model(self, request, obj, form, change):
+        event_type = EventType.objects.get(pk=obj.pk)
+        event_type_update(
+            event_type=event_type,
+            category=form.cleaned_data["category"],
+            description=form.cleaned_data["description"],
+        )
+        if "segmentation_enabled" in form.changed_data:
+            event_type_set_segmentation(
+                event_type=event_type, enabled=form.cleaned_data["segmentation_enabled"]
+            )
+
+    def save_formset(self, request, form, formset, change):
+        # The change message reads what a formset's save() would have recorded.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for attribute_form in formset.forms:
+            if not attribute_form.has_changed():
+                continue
+            attribute = event_attribute_declare(
+                event_type=form.instance,
+                name=attribute_form.cleaned_data["name"],
+                type_=attribute_form.cleaned_data["type"],
+            )
+            if attribute_form.instance.pk:
+                formset.changed_objects.append((attribute, attribute_form.changed_data))
+            else:
+                formset.new_objects.append(attribute)
+
+    @admin.action(description="Enable for segmentation", permissions=["change"])
+    def enable_segmentation(self, request, queryset):
+        self._set_segmentation(request, queryset, enabled=True)
+
+    @admin.action(description="Disable for segmentation", permissions=["change"])
+    def disable_segmentation(self, request, queryset):
+        self._set_segmentation(request, queryset, enabled=False)
+
+    def _set_segmentation(self, request, queryset, *, enabled: bool) -> None:
+        """One service call per row: the cap stops the rows past it, each reported by name."""
+        changed = 0
+        for event_type in queryset.filter(segmentation_enabled=not enabled).order_by("name"):
+            try:
+                event_type_set_segmentation(event_type=event_type, enabled=enabled)
+            except ValidationError as exc:
+                self.message_user(request, f"{event_type.name}: {error_text(exc)}", messages.ERROR)
+            else:
+                changed += 1
+        verb = "Enabled" if enabled else "Disabled"
+        self.message_user(
+            request, f"{verb} {changed} event type(s) for segmentation.", messages.SUCCESS
+        )
+
+
+@admin.register(EventAttribute)
+class EventAttributeAdmin(BeaconModelAdmin):
+    app_lookup = "event_type__app"
+    list_display = ["name", "type", "declared", "event_type", "app_name"]
+    list_filter = [AppFilter, "type", "declared"]
+    list_select_related = ["event_type__app"]
+    search_fields = ["name", "event_type__name"]
+    autocomplete_fields = ["event_type"]
+    fields = ["event_type", "name", "type", "declared", "created_at"]
+
+    @admin.display(description="app", ordering="event_type__app__name")
+    def app_name(self, attribute: EventAttribute) -> str:
+        return attribute.event_type.app.name
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["declared", "created_at"]
+        return ["event_type", "name", "declared", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        event_type = form.cleaned_data.get("event_type") or obj.event_type
+        attribute = event_attribute_declare(
+            event_type=event_type, name=obj.name, type_=form.cleaned_data["type"]
+        )
+        adopt(obj, attribute)
+
+
+# Events and statistics: big tables, so read-only, with capped counts and indexed queries -------
+class EventNameFilter(admin.SimpleListFilter):
+    title = "event type"
+    parameter_name = "event"
+
+    def lookups(self, request, model_admin):
+        names = EventType.objects.filter(app__in=visible_apps(request))
+        if (app := request.GET.get("app", "")).isdigit():
+            names = names.filter(app_id=int(app))
+        names = names.order_by("name").values_list("name", flat=True).distinct()
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(event_type__name=self.value())
+        return queryset
+
+
+class ReadOnlyAdmin(BeaconModelAdmin):
+    """View-only. Deleting stays allowed so that deleting a contact (which takes its events and
+    statistics with it) is not refused for lack of permission on these models."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    actions = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ProbedDatesQuerySet(QuerySet):
+    """Finds the date hierarchy's choices by index probes. Django lists them with a DISTINCT over
+    the truncated date, which reads every event of the period; here one EXISTS per candidate
+    year, month or day between the first and the last event (a few, at most 31 days) uses the
+    occurred_at index."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        zone = tzinfo or timezone.get_current_timezone()
+        period = _period_start(timezone.localtime(bounds["first"], zone), kind)
+        last, found = timezone.localtime(bounds["last"], zone), []
+        while period <= last:
+            following = _period_after(period, kind)
+            during = {f"{field_name}__gte": period, f"{field_name}__lt": following}
+            if self.filter(**during).exists():
+                found.append(period)
+            period = following
+        return found if order == "ASC" else found[::-1]
+
+
+def _period_start(moment: datetime, kind: str) -> datetime:
+    month = 1 if kind == "year" else moment.month
+    day = moment.day if kind == "day" else 1
+    return datetime(moment.year, month, day, tzinfo=moment.tzinfo)
+
+
+def _period_after(start: datetime, kind: str) -> datetime:
+    if kind == "year":
+        return start.replace(year=start.year + 1)
+    if kind == "month":
+        year, month = divmod(start.month, 12)
+        return start.replace(year=start.year + year, month=month + 1)
+    # the next wall-clock midnight in the zone, whatever DST does
+    return datetime.combine(start.date() + timedelta(days=1), start.time(), start.tzinfo)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "event_type", "contact", "short_params"]
+    list_filter = [AppFilter, EventNameFilter]
+    list_select_related = ["event_type", "contact"]
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at"]
+    fields = [
+        "app",
+        "event_type",
+        "contact",
+        "occurred_at",
+        "received_at",
+        "params_json",
+        "context_json",
+        "session_id",
+        "fingerprint",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return ProbedDatesQuerySet(model=Event, query=queryset.query, using=queryset.db)
+
+    @admin.display(description="params")
+    def short_params(self, event: Event) -> str:
+        text = params_text(event.params)
+        return text if len(text) <= SHORT_PARAMS else f"{text[:SHORT_PARAMS]}…"
+
+    @admin.display(description="params")
+    def params_json(self, event: Event) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.params, ensure_ascii=False, indent=2))
+
+    @admin.display(description="context")
+    def context_json(self, event: Event) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.context, ensure_ascii=False, indent=2))
+
+
+@admin.register(ContactEventStats)
+class ContactEventStatsAdmin(ReadOnlyAdmin):
+    app_lookup = "event_type__app"
+    list_display = ["contact", "event_type", "count", "first_at", "last_at"]
+    list_filter = [AppFilter]
+    list_select_related = ["contact", "event_type"]
+    search_fields = ["=event_type__name", "=contact__external_id"]
+    ordering = ["-last_at"]
+    fields = ["contact", "event_type", "count", "first_at", "last_at"]
+    readonly_fields = fields
+
+
+# The contact page: its per-event statistics and latest events ----------------------------------
+class ContactEventStatsInline(ReadOnlyInline):
+    model = ContactEventStats
+    fields = ["event_type", "count", "first_at", "last_at"]
+    readonly_fields = fields
+    ordering = ["-last_at"]
+    verbose_name_plural = "event statistics (kept past retention)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("event_type")
+
+
+class ContactWithEventsAdmin(ContactAdmin):
+    inlines = [*ContactAdmin.inlines, ContactEventStatsInline]
+    readonly_fields = [*ContactAdmin.readonly_fields, "latest_events"]
+    fieldsets = [
+        *ContactAdmin.fieldsets,
+        (f"Latest {LATEST_EVENTS} events", {"fields": ["latest_events"]}),
+    ]
+
+    @admin.display(description="events")
+    def latest_events(self, contact: Contact) -> str:
+        # The (contact, -occurred_at) index serves this without reading the whole history.
+        events = (
+            Event.objects.filter(contact=contact)
+            .select_related("event_type")
+            .order_by("-occurred_at")[:LATEST_EVENTS]
+        )
+        rows = [(event, params_text(event.params)) for event in events]
+        all_url = reverse("admin:events_event_changelist") + f"?contact__id__exact={contact.pk}"
+        return render_to_string(
+            "admin/events/contact_latest_events.html", {"rows": rows, "all_url": all_url}
+        )
+
+
+admin.site.unregister(Contact)
+admin.site.register(Contact, ContactWithEventsAdmin)
