@@ -1,0 +1,298 @@
+"""Compile a condition tree (docs/segments.md) into ONE query over contacts.
+
+Every condition becomes a semi-join `contact.id IN (subquery)` (or its negation), which both
+databases run as one pass over the relevant index range rather than one probe per contact:
+- event counts: `SELECT contact_id FROM events WHERE type AND period AND filters GROUP BY
+  contact_id HAVING count op N`; when zero events satisfy the count (`< 3`, `= 0`), the
+  condition is NOT IN the contacts whose count fails it;
+- lifetime counts and first/last event: the per-contact stats (they outlive retention);
+- streaks: events of the N periods bucketed with a CASE, `HAVING COUNT(DISTINCT bucket) = N`.
+
+`contact_ids` restricts every subquery to a few contacts: the incremental update after an event
+evaluates the tree for just those contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
+from zoneinfo import ZoneInfo
+
+from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
+
+from contacts.models import App, Contact, Device
+from events.attributes import format_instant
+from events.models import ContactEventStats, Event, EventAttribute, EventType
+from segments.conditions.periods import period_interval, streak_intervals
+from segments.conditions.predicates import JsonValue, Predicate, text_column
+from segments.conditions.tree import (
+    CONTACT_DATE_FIELDS,
+    CONTACT_TEXT_FIELDS,
+    count_spec,
+    event_names,
+    segment_ids,
+    value_type,
+)
+
+TRUE = Q(pk__isnull=False)
+FALSE = Q(pk__in=[])
+_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+_OPERATORS = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+_AGGREGATES = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}
+MAX_SEGMENT_DEPTH = 10
+
+
+@dataclass
+class _Context:
+    app: App
+    now: datetime
+    tz: ZoneInfo
+    contact_ids: list[int] | None
+    type_ids: dict[str, int] = field(default_factory=dict)
+    attribute_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    segments: dict[int, dict] = field(default_factory=dict)
+
+
+def segment_contacts(
+    *,
+    app: App,
+    conditions: dict,
+    now: datetime | None = None,
+    contact_ids: Iterable[int] | None = None,
+) -> QuerySet[Contact]:
+    """The contacts of `app` that match `conditions` at `now` (a validated tree)."""
+    context = _context(app, conditions, now or timezone.now(), contact_ids)
+    contacts = Contact.objects.filter(app=app)
+    if context.contact_ids is not None:
+        contacts = contacts.filter(pk__in=context.contact_ids)
+    return contacts.filter(compile_node(conditions, context))
+
+
+def _context(app, conditions, now, contact_ids) -> _Context:
+    context = _Context(
+        app=app,
+        now=now,
+        tz=ZoneInfo(app.timezone),
+        contact_ids=list(contact_ids) if contact_ids is not None else None,
+    )
+    _load_segments(conditions, context)
+    trees = [conditions, *context.segments.values()]
+    names = {name for tree in trees for name in event_names(tree)}
+    if names:
+        types = EventType.objects.filter(app=app, name__in=names).values_list("name", "pk")
+        context.type_ids = dict(types)
+        attributes = EventAttribute.objects.filter(event_type_id__in=context.type_ids.values())
+        for event_name, param, type_ in attributes.values_list("event_type__name", "name", "type"):
+            context.attribute_types[(event_name, param)] = type_
+    return context
+
+
+def _load_segments(conditions: dict, context: _Context) -> None:
+    """Load the trees of referenced segments, transitively (validation refuses cycles)."""
+    from segments.models import Segment
+
+    pending = segment_ids(conditions)
+    for _ in range(MAX_SEGMENT_DEPTH):
+        pending -= set(context.segments)
+        if not pending:
+            return
+        found = dict(
+            Segment.objects.filter(app=context.app, pk__in=pending).values_list("pk", "conditions")
+        )
+        context.segments.update(found)
+        pending = {pk for tree in found.values() for pk in segment_ids(tree)}
+
+
+def compile_node(node: dict, context: _Context) -> Q:
+    kind = node["type"]
+    if kind == "and":
+        return reduce(lambda a, b: a & b, (compile_node(n, context) for n in node["conditions"]))
+    if kind == "or":
+        return reduce(lambda a, b: a | b, (compile_node(n, context) for n in node["conditions"]))
+    if kind == "not":
+        return ~compile_node(node["condition"], context)
+    return _COMPILERS[kind](node, context)
+
+
+# Events -----------------------------------------------------------------------------------
+def _events(context: _Context, type_id: int, interval=(None, None)) -> QuerySet[Event]:
+    events = Event.objects.filter(event_type_id=type_id)
+    start, end = interval
+    if start is not None:
+        events = events.filter(occurred_at__gte=start)
+    if end is not None:
+        events = events.filter(occurred_at__lt=end)
+    if context.contact_ids is not None:
+        events = events.filter(contact_id__in=context.contact_ids)
+    return events
+
+
+def _stats(context: _Context, type_id: int) -> QuerySet[ContactEventStats]:
+    stats = ContactEventStats.objects.filter(event_type_id=type_id)
+    if context.contact_ids is not None:
+        stats = stats.filter(contact_id__in=context.contact_ids)
+    return stats
+
+
+def _where(events: QuerySet, event_name: str, filters: list, context: _Context) -> QuerySet:
+    for spec in filters or []:
+        type_ = context.attribute_types.get((event_name, spec["param"])) or value_type(
+            spec.get("value")
+        )
+        events = events.filter(_param_predicate("params", spec, type_))
+    return events
+
+
+def _param_predicate(column: str, spec: dict, type_: str) -> Predicate:
+    op = spec["op"]
+    json_type = "any" if op in ("exists", "not_exists") else type_
+    return Predicate(JsonValue(column, spec["param"], json_type), op, _operand(spec, type_))
+
+
+def _operand(spec: dict, type_: str):
+    value = spec.get("value")
+    if type_ == "date" and value is not None:
+        if isinstance(value, list):
+            return [format_instant(datetime.fromisoformat(v)) for v in value]
+        return format_instant(datetime.fromisoformat(value))
+    return value
+
+
+def _count_q(field_name: str, op: str, value) -> Q:
+    if op == "!=":
+        return ~Q(**{field_name: value})
+    return Q(**{f"{field_name}__{_LOOKUPS[op]}": value})
+
+
+def _compile_event(node: dict, context: _Context) -> Q:
+    matched = _event_match(node, context)
+    return matched if node.get("performed", True) else ~matched
+
+
+def _event_match(node: dict, context: _Context) -> Q:
+    op, value = count_spec(node)
+    zero_matches = _OPERATORS[op](0, value)
+    type_id = context.type_ids.get(node["event"])
+    if type_id is None:  # never seen: everyone has count 0
+        return TRUE if zero_matches and not node.get("aggregate") else FALSE
+    interval = period_interval(node.get("period"), context.now, context.tz)
+    if interval == (None, None) and not node.get("where") and not node.get("aggregate"):
+        stats = _stats(context, type_id)
+        if zero_matches:
+            return ~Q(pk__in=stats.exclude(_count_q("count", op, value)).values("contact_id"))
+        return Q(pk__in=stats.filter(_count_q("count", op, value)).values("contact_id"))
+    events = _where(_events(context, type_id, interval), node["event"], node.get("where"), context)
+    if not node.get("aggregate") and (op, value) == (">=", 1):
+        return Q(pk__in=events.values("contact_id"))
+    grouped = events.values("contact_id").annotate(counted=Count("pk"))
+    if aggregate := node.get("aggregate"):
+        function = _AGGREGATES[aggregate["fn"]]
+        grouped = grouped.annotate(
+            aggregated=function(JsonValue("params", aggregate["param"], "number"))
+        )
+        having = (
+            _count_q("counted", op, value)
+            & Q(aggregated__isnull=False)
+            & _count_q("aggregated", aggregate["op"], aggregate["value"])
+        )
+        return Q(pk__in=grouped.filter(having).values("contact_id"))
+    if zero_matches:
+        return ~Q(pk__in=grouped.exclude(_count_q("counted", op, value)).values("contact_id"))
+    return Q(pk__in=grouped.filter(_count_q("counted", op, value)).values("contact_id"))
+
+
+def _compile_first_last(node: dict, context: _Context) -> Q:
+    type_id = context.type_ids.get(node["event"])
+    if type_id is None:
+        return FALSE
+    column = "first_at" if node["type"] == "first_event" else "last_at"
+    stats = _stats(context, type_id)
+    start, end = period_interval(node.get("period"), context.now, context.tz)
+    if start is not None:
+        stats = stats.filter(**{f"{column}__gte": start})
+    if end is not None:
+        stats = stats.filter(**{f"{column}__lt": end})
+    return Q(pk__in=stats.values("contact_id"))
+
+
+def _compile_streak(node: dict, context: _Context) -> Q:
+    type_id = context.type_ids.get(node["event"])
+    if type_id is None:
+        return FALSE
+    intervals = streak_intervals(node["periods"], node["unit"], context.now, context.tz)
+    events = _events(context, type_id, (intervals[0][0], intervals[-1][1]))
+    events = _where(events, node["event"], node.get("where"), context)
+    bucket = Case(
+        *(
+            When(occurred_at__gte=start, occurred_at__lt=end, then=Value(index))
+            for index, (start, end) in enumerate(intervals)
+        )
+    )
+    periods_hit = events.values("contact_id").annotate(hit=Count(bucket, distinct=True))
+    return Q(pk__in=periods_hit.filter(hit=len(intervals)).values("contact_id"))
+
+
+# Contacts, devices, segments --------------------------------------------------------------
+def _compile_contact(node: dict, context: _Context) -> Q:
+    field_name, op, value = node["field"], node["op"], node.get("value")
+    if field_name in CONTACT_DATE_FIELDS:
+        return _instant_q(CONTACT_DATE_FIELDS[field_name], op, value)
+    if field_name in CONTACT_TEXT_FIELDS:
+        if field_name == "email":
+            value = [v.lower() for v in value] if isinstance(value, list) else _lower(value)
+        return Q(Predicate(text_column(field_name), op, value))
+    name = field_name.removeprefix("custom.")
+    spec = {"param": name, "op": op, "value": value}
+    return Q(_param_predicate("custom_fields", spec, value_type(value)))
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _instant_q(column: str, op: str, value) -> Q:
+    """Django lookups on a datetime column (they adapt the value per database and treat NULL as
+    missing, also under negation)."""
+    if op in ("exists", "not_exists"):
+        return Q(**{f"{column}__isnull": op == "not_exists"})
+    if op == "between":
+        low, high = (datetime.fromisoformat(v) for v in value)
+        return Q(**{f"{column}__gte": low, f"{column}__lte": high})
+    return _count_q(column, op, datetime.fromisoformat(value))
+
+
+def _compile_device(node: dict, context: _Context) -> Q:
+    devices = Device.objects.filter(app=context.app, invalidated_at__isnull=True)
+    if node.get("platform"):
+        devices = devices.filter(platform=node["platform"])
+    if node.get("push_permission_granted") is not None:
+        devices = devices.filter(push_permission_granted=node["push_permission_granted"])
+    if context.contact_ids is not None:
+        devices = devices.filter(contact_id__in=context.contact_ids)
+    return Q(pk__in=devices.values("contact_id"))
+
+
+def _compile_segment(node: dict, context: _Context) -> Q:
+    tree = context.segments.get(node["segment"])
+    return compile_node(tree, context) if tree is not None else FALSE
+
+
+_COMPILERS = {
+    "event": _compile_event,
+    "first_event": _compile_first_last,
+    "last_event": _compile_first_last,
+    "streak": _compile_streak,
+    "contact": _compile_contact,
+    "device": _compile_device,
+    "segment": _compile_segment,
+}
