@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-# name -> (task, every N seconds)
-PERIODIC_TASKS: dict[str, tuple[str, int]] = {
+# name -> (task, every N seconds; None: settings.SEGMENT_REFRESH_SECONDS)
+PERIODIC_TASKS: dict[str, tuple[str, int | None]] = {
     "events: purge events past retention": ("events.tasks.events_purge_expired_task", 3600),
+    # time-based conditions ("not in the last 14 days") change without any new event
+    "segments: full refresh": ("segments.tasks.segments_refresh_all_task", None),
 }
 
 
 def periodic_tasks_install() -> list[str]:
     """Create or update each schedule; return the names installed."""
+    from django.conf import settings
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for name, (task, seconds) in PERIODIC_TASKS.items():
+        seconds = seconds or settings.SEGMENT_REFRESH_SECONDS
         interval, _ = IntervalSchedule.objects.get_or_create(
             every=seconds, period=IntervalSchedule.SECONDS
         )

@@ -166,6 +166,8 @@ CELERY_TIMEZONE = "UTC"
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 90, minimum=1)
 TRIGGER_MAX_AGE_HOURS = env_int("TRIGGER_MAX_AGE_HOURS", 72, minimum=0)
 SEGMENTATION_MAX_EVENTS = env_int("SEGMENTATION_MAX_EVENTS", 50, minimum=1)
+# How often every segment is fully recomputed (time passing changes memberships).
+SEGMENT_REFRESH_SECONDS = env_int("SEGMENT_REFRESH_SECONDS", 60, minimum=5)
 
 # Where `make run` keeps the demo credentials so they can be shown at every start (dev only).
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"

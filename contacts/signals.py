@@ -6,3 +6,6 @@ from django.dispatch import Signal
 app_created = Signal()
 # sent with source=Contact, target=Contact just before source (merged into target) is deleted
 contacts_merged = Signal()
+# sent on commit with app=App, contact_ids=list[int] after fields used by segments changed
+# (profile fields through the API or the admin)
+contacts_changed = Signal()

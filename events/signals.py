@@ -3,5 +3,6 @@ AppConfig.ready, so events never imports them."""
 
 from django.dispatch import Signal
 
-# sent on commit with app=App, event_ids=list[int] (client and built-in events just stored)
+# sent on commit with app=App, event_ids, contact_ids (list[int]) and event_type_names (list[str])
+# of the client and built-in events just stored
 events_ingested = Signal()

@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from contacts.models import Contact
-from contacts.signals import contacts_merged
+from contacts.signals import contacts_changed, contacts_merged
 
 UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields")
 
@@ -31,6 +31,11 @@ def contact_update(*, contact: Contact, data: dict) -> Contact:
     except IntegrityError:
         # Another request took the external id between the check and the save.
         raise _external_id_taken() from None
+    if changes:
+        app, ids = contact.app, [contact.pk]
+        transaction.on_commit(
+            lambda: contacts_changed.send(sender=Contact, app=app, contact_ids=ids)
+        )
     return contact
 
 

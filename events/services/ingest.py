@@ -169,11 +169,18 @@ class _Batch:
                 result.contact_id, result.anonymous_id = first.contact_id, first.anonymous_id
                 if first.errors:
                     result.duplicate, result.errors, result.fingerprint = False, first.errors, None
-        event_ids = [event_id for event_id, _ in inserted]
-        if event_ids:
-            transaction.on_commit(
-                lambda: events_ingested.send(sender=Event, app=self.app, event_ids=event_ids)
-            )
+        if inserted:
+            self._announce(inserted)
+
+    def _announce(self, inserted: list[tuple[int, _Row]]) -> None:
+        """After commit, tell subscribers which events, contacts and event types changed."""
+        payload = {
+            "app": self.app,
+            "event_ids": [event_id for event_id, _ in inserted],
+            "contact_ids": sorted({self.resolver.canonical(r.contact).pk for _, r in inserted}),
+            "event_type_names": sorted({row.event_type.name for _, row in inserted}),
+        }
+        transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload))
 
     # 2. Duplicates ---------------------------------------------------------------------------
     def _drop_duplicates(self, items, results) -> dict[int, EventInput]:

@@ -71,14 +71,15 @@ def segment_contacts(
     contact_ids: Iterable[int] | None = None,
 ) -> QuerySet[Contact]:
     """The contacts of `app` that match `conditions` at `now` (a validated tree)."""
-    context = _context(app, conditions, now or timezone.now(), contact_ids)
+    context = segment_context(app, conditions, now or timezone.now(), contact_ids)
     contacts = Contact.objects.filter(app=app)
     if context.contact_ids is not None:
         contacts = contacts.filter(pk__in=context.contact_ids)
     return contacts.filter(compile_node(conditions, context))
 
 
-def _context(app, conditions, now, contact_ids) -> _Context:
+def segment_context(app, conditions, now, contact_ids=None) -> _Context:
+    """What compiling `conditions` needs: event type ids, attribute types, referenced trees."""
     context = _Context(
         app=app,
         now=now,

@@ -1,0 +1,206 @@
+"""Writes on segments: create/update/delete, and keeping memberships up to date.
+
+Membership changes are applied under a lock on the segment row, so the periodic full refresh and
+the incremental per-contact updates never double-count `member_count` or record an entry twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, F
+from django.utils import timezone
+
+from contacts.models import App, Contact
+from segments.conditions.compiler import compile_node, segment_contacts, segment_context
+from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
+from segments.conditions.validation import conditions_validate
+from segments.models import Segment, SegmentChange, SegmentMembership
+from segments.signals import segment_membership_changed
+
+EDITABLE_FIELDS = ("name", "purpose", "tags", "conditions")
+
+
+@dataclass
+class RefreshResult:
+    entered: set[int] = field(default_factory=set)
+    exited: set[int] = field(default_factory=set)
+
+
+# Create, update, delete ---------------------------------------------------------------------
+@transaction.atomic
+def segment_create(*, app: App, name: str, purpose: str = "", tags=None, conditions) -> Segment:
+    _validate_fields(app=app, name=name, tags=tags or [], conditions=conditions)
+    segment = Segment.objects.create(
+        app=app, name=name.strip(), purpose=purpose or "", tags=tags or [], conditions=conditions
+    )
+    _schedule_refresh(segment)
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, **fields) -> Segment:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
+    merged = {name: fields.get(name, getattr(segment, name)) for name in EDITABLE_FIELDS}
+    _validate_fields(app=segment.app, segment_id=segment.pk, **merged)
+    for name, value in fields.items():
+        setattr(segment, name, value.strip() if name == "name" else value)
+    segment.save()
+    if "conditions" in fields:
+        _schedule_refresh(segment)
+    return segment
+
+
+def segment_delete(*, segment: Segment) -> None:
+    used_by = [
+        s.name
+        for s in Segment.objects.filter(app=segment.app)
+        if segment.pk in segment_ids(s.conditions)
+    ]
+    if used_by:
+        raise ValidationError({"segment": [f"used by the segment(s) {', '.join(used_by)}"]})
+    segment.delete()
+
+
+def _validate_fields(*, app, name, tags, conditions, purpose="", segment_id=None) -> None:
+    errors = {}
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["name"] = ["must be 1 to 200 characters"]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        errors["tags"] = ["must be a list of non-empty strings"]
+    if not isinstance(purpose, str) or len(purpose) > 500:
+        errors["purpose"] = ["must be at most 500 characters"]
+    try:
+        conditions_validate(app=app, conditions=conditions, segment_id=segment_id)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _schedule_refresh(segment: Segment) -> None:
+    from segments.tasks import segment_refresh_task
+
+    transaction.on_commit(lambda: segment_refresh_task.delay(segment.pk))
+
+
+# Refresh --------------------------------------------------------------------------------------
+def segment_refresh(*, segment: Segment, now: datetime | None = None) -> RefreshResult:
+    """Recompute the whole segment and apply the difference to its membership."""
+    now = now or timezone.now()
+    members = set(
+        segment_contacts(app=segment.app, conditions=segment.conditions, now=now).values_list(
+            "pk", flat=True
+        )
+    )
+    with transaction.atomic():
+        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        stored = set(
+            SegmentMembership.objects.filter(segment=locked).values_list("contact_id", flat=True)
+        )
+        result = _apply(locked, members - stored, stored - members, now)
+        Segment.objects.filter(pk=locked.pk).update(last_computed_at=now)
+    return result
+
+
+def segments_refresh_contacts(
+    *,
+    app: App,
+    contact_ids: Iterable[int],
+    event_type_names: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> dict[int, RefreshResult]:
+    """Re-evaluate, for these contacts only, the segments that depend on what changed: the given
+    event types (None: every segment), and contact fields or devices. One query evaluates all
+    affected segments for all the contacts."""
+    now, contact_ids = now or timezone.now(), sorted(set(contact_ids))
+    segments = _affected_segments(app, event_type_names)
+    if not segments or not contact_ids:
+        return {}
+    flags = {
+        f"s{segment.pk}": ExpressionWrapper(
+            compile_node(
+                segment.conditions, segment_context(app, segment.conditions, now, contact_ids)
+            ),
+            output_field=BooleanField(),
+        )
+        for segment in segments
+    }
+    rows = (
+        Contact.objects.filter(app=app, pk__in=contact_ids).annotate(**flags).values("pk", *flags)
+    )
+    members = {segment.pk: set() for segment in segments}
+    for row in rows:
+        for segment in segments:
+            if row[f"s{segment.pk}"]:
+                members[segment.pk].add(row["pk"])
+    return {
+        segment.pk: _apply_for_contacts(segment, contact_ids, members[segment.pk], now)
+        for segment in segments
+    }
+
+
+def _affected_segments(app: App, event_type_names) -> list[Segment]:
+    segments = list(Segment.objects.filter(app=app))
+    if event_type_names is None:
+        return segments
+    changed = set(event_type_names)
+    trees = {segment.pk: segment.conditions for segment in segments}
+
+    def depends(tree, seen=frozenset()) -> bool:
+        if uses_contact_fields(tree) or event_names(tree) & changed:
+            return True
+        return any(
+            depends(trees[pk], seen | {pk}) for pk in segment_ids(tree) - seen if pk in trees
+        )
+
+    return [segment for segment in segments if depends(segment.conditions)]
+
+
+def _apply_for_contacts(
+    segment: Segment, contact_ids: list[int], members: set[int], now
+) -> RefreshResult:
+    with transaction.atomic():
+        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        stored = set(
+            SegmentMembership.objects.filter(
+                segment=locked, contact_id__in=contact_ids
+            ).values_list("contact_id", flat=True)
+        )
+        return _apply(locked, members - stored, stored - members, now)
+
+
+def _apply(segment: Segment, entered: set[int], exited: set[int], now: datetime) -> RefreshResult:
+    """Record entries and exits of a locked segment (history, count, subscribers on commit)."""
+    if entered:
+        SegmentMembership.objects.bulk_create(
+            SegmentMembership(segment=segment, contact_id=pk, entered_at=now)
+            for pk in sorted(entered)
+        )
+    if exited:
+        SegmentMembership.objects.filter(segment=segment, contact_id__in=exited).delete()
+    changes = [
+        SegmentChange(segment=segment, contact_id=pk, kind="entered", at=now)
+        for pk in sorted(entered)
+    ]
+    changes += [
+        SegmentChange(segment=segment, contact_id=pk, kind="exited", at=now)
+        for pk in sorted(exited)
+    ]
+    if changes:
+        SegmentChange.objects.bulk_create(changes, batch_size=5000)
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=F("member_count") + len(entered) - len(exited)
+        )
+        transaction.on_commit(
+            lambda: segment_membership_changed.send(
+                sender=Segment, segment=segment, entered=entered, exited=exited
+            )
+        )
+    return RefreshResult(entered=entered, exited=exited)
