@@ -51,8 +51,9 @@ def _minus(now: datetime, amount: int, unit: str, tz: ZoneInfo) -> datetime:
     return now - _step(unit, amount)
 
 
-def period_interval(period: dict | None, now: datetime, tz: ZoneInfo) -> Interval:
-    kind = (period or {}).get("type", "lifetime")
+def period_interval(period: dict | str | None, now: datetime, tz: ZoneInfo) -> Interval:
+    period = normalize_period(period)
+    kind = period["type"]
     if kind == "lifetime":
         return None, None
     if kind in CALENDAR_PERIODS:
@@ -64,6 +65,13 @@ def period_interval(period: dict | None, now: datetime, tz: ZoneInfo) -> Interva
     if kind == "older_than":
         return None, _minus(now, period["amount"], period["unit"], tz)
     return parse_instant_text(period["from"]), parse_instant_text(period["to"])
+
+
+def normalize_period(period: dict | str | None) -> dict:
+    """A period object; "today" is shorthand for {"type": "today"}, no period is lifetime."""
+    if period is None:
+        return {"type": "lifetime"}
+    return {"type": period} if isinstance(period, str) else period
 
 
 def streak_intervals(periods: int, unit: str, now: datetime, tz: ZoneInfo) -> list[Interval]:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from contacts.models import App
 from events.models import EventAttribute, EventType
-from segments.conditions.periods import PERIOD_TYPES, STREAK_UNITS, UNITS
+from segments.conditions.periods import CALENDAR_PERIODS, PERIOD_TYPES, STREAK_UNITS, UNITS
 from segments.conditions.tree import (
     CONTACT_DATE_FIELDS,
     CONTACT_TEXT_FIELDS,
@@ -162,6 +162,11 @@ class _Checker:
 
     def period(self, period, path) -> None:
         if period is None:
+            return
+        if isinstance(period, str):
+            if period not in ("lifetime", *CALENDAR_PERIODS):
+                shorthands = ", ".join(("lifetime", *CALENDAR_PERIODS))
+                self.fail(path, f"must be a period object, or one of {shorthands}")
             return
         if not isinstance(period, dict) or period.get("type") not in PERIOD_TYPES:
             return self.fail(f"{path}.type", f"must be one of {', '.join(PERIOD_TYPES)}")
