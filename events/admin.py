@@ -139,6 +139,10 @@ class EventTypeAdmin(BeaconModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # event types come from the catalog and from the events apps send
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # It would take every event of the type with it; disable segmentation instead.
+        return False
+
     def save_model(self, request, obj, form, change):
         event_type = EventType.objects.get(pk=obj.pk)
         event_type_update(
@@ -237,8 +241,9 @@ class EventNameFilter(admin.SimpleListFilter):
 
 
 class ReadOnlyAdmin(BeaconModelAdmin):
-    """View-only. Deleting stays allowed so that deleting a contact (which takes its events and
-    statistics with it) is not refused for lack of permission on these models."""
+    """View-only: events and statistics are written by ingest, purged by retention, and go with
+    their contact when it is deleted (ContactAdmin.get_deleted_objects asks no permission on
+    them)."""
 
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -248,6 +253,9 @@ class ReadOnlyAdmin(BeaconModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

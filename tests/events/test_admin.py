@@ -222,6 +222,8 @@ def test_the_event_list_drills_down_by_date_and_is_read_only(staff_client, app):
     assert response.status_code == 200
     assert [e.occurred_at.year for e in response.context["cl"].result_list] == [2026]
     assert staff_client.get("/admin/events/event/add/").status_code == 403
+    event = Event.objects.first()
+    assert staff_client.get(f"/admin/events/event/{event.pk}/delete/").status_code == 403
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
@@ -302,3 +304,10 @@ def test_deleting_a_contact_summarises_and_removes_its_history(staff_client, app
     response = staff_client.post(url, {"post": "yes"})
     assert response.status_code == 302
     assert not Contact.objects.exists() and not Event.objects.exists()
+    assert not ContactEventStats.objects.exists()
+
+
+def test_event_types_cannot_be_deleted_from_the_admin(staff_client, app):
+    [event_type] = types(app, "purchase_completed")
+    url = f"/admin/events/eventtype/{event_type.pk}/delete/"
+    assert staff_client.get(url).status_code == 403
