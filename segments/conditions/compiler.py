@@ -147,17 +147,22 @@ def _stats(context: _Context, type_id: int) -> QuerySet[ContactEventStats]:
 
 def _where(events: QuerySet, event_name: str, filters: list, context: _Context) -> QuerySet:
     for spec in filters or []:
-        type_ = context.attribute_types.get((event_name, spec["param"])) or value_type(
-            spec.get("value")
-        )
-        events = events.filter(_param_predicate("params", spec, type_))
+        declared = context.attribute_types.get((event_name, spec["param"]))
+        events = events.filter(_param_predicate("params", spec, declared))
     return events
 
 
-def _param_predicate(column: str, spec: dict, type_: str) -> Predicate:
+def _param_predicate(column: str, spec: dict, declared: str | None) -> Predicate:
+    """A filter on a JSON key typed by its attribute (a value of another type reads as missing);
+    an unknown key is typed by the filter's value, or, for exists / not_exists, any type."""
     op = spec["op"]
-    json_type = "any" if op in ("exists", "not_exists") else type_
-    return Predicate(JsonValue(column, spec["param"], json_type), op, _operand(spec, type_))
+    if declared is not None:
+        type_ = declared
+    elif op in ("exists", "not_exists"):
+        type_ = "any"
+    else:
+        type_ = value_type(spec.get("value"))
+    return Predicate(JsonValue(column, spec["param"], type_), op, _operand(spec, type_))
 
 
 def _operand(spec: dict, type_: str):
@@ -254,7 +259,7 @@ def _compile_contact(node: dict, context: _Context) -> Q:
         return Q(Predicate(text_column(field_name), op, value))
     name = field_name.removeprefix("custom.")
     spec = {"param": name, "op": op, "value": value}
-    return Q(_param_predicate("custom_fields", spec, value_type(value)))
+    return Q(_param_predicate("custom_fields", spec, None))
 
 
 def _lower(value):
