@@ -16,11 +16,15 @@ from events.models import EventAttribute, EventType
 def event_type_set_segmentation(*, event_type: EventType, enabled: bool) -> EventType:
     """Enable or disable an event type for segmentation; at most SEGMENTATION_MAX_EVENTS enabled
     per app. Enabling records the time (segments count the whole stored history regardless)."""
-    if enabled == event_type.segmentation_enabled:
+    # Lock the app row so two concurrent enables cannot both pass the cap, and decide from the
+    # stored row, not from the caller's copy (a form may have changed it already).
+    App.objects.select_for_update().filter(pk=event_type.app_id).first()
+    stored = EventType.objects.get(pk=event_type.pk)
+    if enabled == stored.segmentation_enabled:
+        event_type.segmentation_enabled = stored.segmentation_enabled
+        event_type.segmentation_enabled_at = stored.segmentation_enabled_at
         return event_type
     if enabled:
-        # Lock the app row so two concurrent enables cannot both pass the cap.
-        App.objects.select_for_update().filter(pk=event_type.app_id).first()
         limit = settings.SEGMENTATION_MAX_EVENTS
         enabled_count = EventType.objects.filter(
             app_id=event_type.app_id, segmentation_enabled=True

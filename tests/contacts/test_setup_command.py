@@ -115,3 +115,27 @@ def test_demo_is_refused_without_debug(demo_settings):
         call_command("beacon_setup", "--demo", stdout=io.StringIO())
     assert not App.objects.exists()
     assert not demo_settings.DEMO_CREDENTIALS_FILE.exists()
+
+
+def test_replaced_credentials_revoke_the_lost_keys(demo_settings):
+    first = run_demo()
+    demo_settings.DEMO_CREDENTIALS_FILE.unlink()
+    second = run_demo()
+    assert api_key_lookup(raw_key=first["Admin API key"]) is None
+    assert api_key_lookup(raw_key=second["Admin API key"]) is not None
+    assert ApiKey.objects.filter(revoked_at__isnull=True).count() == 2
+
+
+def test_a_revoked_demo_key_is_replaced_at_the_next_start(demo_settings):
+    from contacts.services.apps import api_key_revoke
+
+    first = run_demo()
+    api_key_revoke(key=api_key_lookup(raw_key=first["Ingest API key"]))
+    second = run_demo()
+    assert second["Ingest API key"] != first["Ingest API key"]
+    assert api_key_lookup(raw_key=second["Ingest API key"]) is not None
+
+
+def test_the_credentials_file_is_private(demo_settings):
+    run_demo()
+    assert demo_settings.DEMO_CREDENTIALS_FILE.stat().st_mode & 0o077 == 0

@@ -8,6 +8,7 @@ again; this is for local development only and is refused when DEBUG is false.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.schedules import periodic_tasks_install
 from contacts.models import ApiKey, App
-from contacts.services.apps import api_key_create, app_create
+from contacts.services.apps import api_key_create, api_key_revoke, app_create, hash_api_key
 
 DEMO_TENANT = "demo"
 DEMO_USER = "admin"
@@ -52,7 +53,12 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=credentials["username"]).first()
         if user is None or not user.check_password(credentials["password"]):
             return None
-        if not App.objects.filter(tenant_id=credentials["tenant_id"]).exists():
+        app = App.objects.filter(tenant_id=credentials["tenant_id"]).first()
+        if app is None:
+            return None
+        active = {k.key_hash for k in app.api_keys.filter(revoked_at__isnull=True)}
+        keys = (credentials["admin_key"], credentials["ingest_key"])
+        if not all(hash_api_key(key) in active for key in keys):
             return None
         return credentials
 
@@ -69,6 +75,9 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         app.members.add(user)
+        # Keys of an earlier demo set (lost file, revoked key) stop working.
+        for key in app.api_keys.filter(name__startswith="Demo ", revoked_at__isnull=True):
+            api_key_revoke(key=key)
         _, admin_key = api_key_create(app=app, name="Demo admin key", scope=ApiKey.Scope.ADMIN)
         _, ingest_key = api_key_create(app=app, name="Demo ingest key", scope=ApiKey.Scope.INGEST)
         credentials = {
@@ -78,7 +87,9 @@ class Command(BaseCommand):
             "admin_key": admin_key,
             "ingest_key": ingest_key,
         }
+        # Created private (0600) before anything is written into it.
         path = settings.DEMO_CREDENTIALS_FILE
-        path.write_text(json.dumps(credentials, indent=2))
-        path.chmod(0o600)
+        path.unlink(missing_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(json.dumps(credentials, indent=2))
         return credentials
