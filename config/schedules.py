@@ -8,6 +8,8 @@ PERIODIC_TASKS: dict[str, tuple[str, int | None]] = {
     "events: purge events past retention": ("events.tasks.events_purge_expired_task", 3600),
     # time-based conditions ("not in the last 14 days") change without any new event
     "segments: full refresh": ("segments.tasks.segments_refresh_all_task", None),
+    # contacts whose events changed (ingest also nudges this task right after commit)
+    "segments: evaluate changed contacts": ("segments.tasks.segments_evaluate_pending_task", 1),
 }
 
 

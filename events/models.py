@@ -101,6 +101,9 @@ class ContactEventStats(models.Model):
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
+    # Set by ingest whenever the row changes; cleared by whoever re-evaluates the contact
+    # (segments' incremental update). A durable mark: nothing is lost if the broker is down.
+    needs_evaluation = models.BooleanField(default=True)
 
     class Meta:
         verbose_name_plural = "contact event stats"
@@ -112,6 +115,11 @@ class ContactEventStats(models.Model):
         indexes = [
             models.Index(fields=["event_type", "first_at"], name="stats_type_first"),
             models.Index(fields=["event_type", "last_at"], name="stats_type_last"),
+            models.Index(
+                fields=["contact"],
+                condition=models.Q(needs_evaluation=True),
+                name="stats_needs_evaluation",
+            ),
         ]
 
     def __str__(self) -> str:

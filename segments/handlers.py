@@ -1,22 +1,48 @@
 """Subscriptions (wired in SegmentsConfig.ready): new events and changed contacts re-evaluate the
-segments that depend on them, for those contacts only, in a task enqueued on commit."""
+segments that depend on them, for those contacts only.
+
+Ingest marks changed (contact, event type) stats durably in its own transaction; here, after
+commit, we only nudge the task that drains the marks, at most a few times a second per process
+(one task per event would cap ingest near 1,100 events/s, see ../shared/FLOORS.md). A beat
+schedule sweeps every second too, so a missed nudge or a broker outage only delays the update.
+"""
 
 from __future__ import annotations
+
+import logging
+import time
 
 from contacts.signals import contacts_changed
 from events.signals import events_ingested
 
+logger = logging.getLogger(__name__)
+NUDGE_INTERVAL = 0.2  # seconds
+_last_nudge = 0.0
 
-def _on_events_ingested(sender, app, contact_ids, event_type_names, **kwargs) -> None:
-    from segments.tasks import segments_refresh_contacts_task
 
-    segments_refresh_contacts_task.delay(app.pk, list(contact_ids), list(event_type_names))
+def _on_events_ingested(sender, **kwargs) -> None:
+    global _last_nudge
+    now = time.monotonic()
+    if now - _last_nudge < NUDGE_INTERVAL:
+        return
+    _last_nudge = now
+    from segments.tasks import segments_evaluate_pending_task
+
+    _enqueue(segments_evaluate_pending_task)
 
 
 def _on_contacts_changed(sender, app, contact_ids, **kwargs) -> None:
     from segments.tasks import segments_refresh_contacts_task
 
-    segments_refresh_contacts_task.delay(app.pk, list(contact_ids), [])
+    _enqueue(segments_refresh_contacts_task, app.pk, list(contact_ids), [])
+
+
+def _enqueue(task, *args) -> None:
+    """Best effort: the data is committed; a broker outage must not fail the request."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("could not enqueue %s; the periodic sweep will catch up", task.name)
 
 
 def connect() -> None:

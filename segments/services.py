@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F
 from django.utils import timezone
 
 from contacts.models import App, Contact
+from events.models import ContactEventStats
 from segments.conditions.compiler import compile_node, segment_contacts, segment_context
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
@@ -144,6 +145,36 @@ def segments_refresh_contacts(
         segment.pk: _apply_for_contacts(segment, contact_ids, members[segment.pk], now)
         for segment in segments
     }
+
+
+def segments_evaluate_pending(*, limit: int = 2000, now: datetime | None = None) -> int:
+    """Re-evaluate the contacts whose event stats ingest marked as changed, and clear the marks,
+    in one transaction (a crash leaves the marks for the next run). Returns the contacts done."""
+    with transaction.atomic():
+        marked = ContactEventStats.objects.filter(needs_evaluation=True)
+        if connection.features.has_select_for_update_skip_locked:
+            marked = marked.select_for_update(skip_locked=True, of=("self",))
+        rows = list(
+            marked.order_by("contact_id").values_list(
+                "pk", "contact__app_id", "contact_id", "event_type__name"
+            )[:limit]
+        )
+        if not rows:
+            return 0
+        ContactEventStats.objects.filter(pk__in=[row[0] for row in rows]).update(
+            needs_evaluation=False
+        )
+        changes: dict[int, tuple[set, set]] = {}
+        for _, app_id, contact_id, type_name in rows:
+            contacts, names = changes.setdefault(app_id, (set(), set()))
+            contacts.add(contact_id)
+            names.add(type_name)
+        for app in App.objects.filter(pk__in=changes):
+            contacts, names = changes[app.pk]
+            segments_refresh_contacts(
+                app=app, contact_ids=contacts, event_type_names=names, now=now
+            )
+    return len({row[2] for row in rows})
 
 
 def _affected_segments(app: App, event_type_names) -> list[Segment]:

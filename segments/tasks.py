@@ -6,7 +6,11 @@ from celery import shared_task
 
 from contacts.models import App
 from segments.models import Segment
-from segments.services import segment_refresh, segments_refresh_contacts
+from segments.services import (
+    segment_refresh,
+    segments_evaluate_pending,
+    segments_refresh_contacts,
+)
 
 
 @shared_task(name="segments.tasks.segment_refresh_task")
@@ -32,3 +36,13 @@ def segments_refresh_contacts_task(app_id: int, contact_ids: list[int], event_ty
         segments_refresh_contacts(
             app=app, contact_ids=contact_ids, event_type_names=event_type_names
         )
+
+
+@shared_task(name="segments.tasks.segments_evaluate_pending_task")
+def segments_evaluate_pending_task() -> int:
+    """Drain the contacts marked by ingest (nudged after ingest, and swept every second)."""
+    done = total = segments_evaluate_pending()
+    while done:
+        done = segments_evaluate_pending()
+        total += done
+    return total

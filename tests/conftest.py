@@ -58,3 +58,11 @@ def track(ingest_client):
         return ingest_client.post("/api/v1/events", payload, format="json")
 
     return send
+
+
+@pytest.fixture(autouse=True)
+def _fresh_segment_nudges():
+    """Each test starts with no recent nudge of the segment drain (a per-process throttle)."""
+    from segments import handlers
+
+    handlers._last_nudge = 0.0

@@ -32,6 +32,10 @@ def _least() -> str:
     return "LEAST" if _is_postgresql() else "MIN"
 
 
+def _true() -> str:
+    return "true" if _is_postgresql() else "1"
+
+
 def _adapt(value, pg_type: str):
     if pg_type == "timestamptz" and value is not None:
         return value if _is_postgresql() else connection.ops.adapt_datetimefield_value(value)
@@ -132,10 +136,11 @@ def upsert_stats(rows: Sequence[tuple]) -> None:
     table = ContactEventStats._meta.db_table
     source, params = values_source(STATS_COLUMNS, rows)
     sql = (
-        f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count) "
-        f"SELECT v.contact_id, v.event_type_id, v.first_at, v.last_at, v.count FROM {source} "
+        f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count, "
+        f"needs_evaluation) SELECT v.contact_id, v.event_type_id, v.first_at, v.last_at, "
+        f"v.count, {_true()} FROM {source} "
         f"WHERE true ON CONFLICT (contact_id, event_type_id) DO UPDATE SET "
-        f"count = {table}.count + excluded.count, "
+        f"count = {table}.count + excluded.count, needs_evaluation = {_true()}, "
         f"first_at = {_least()}({table}.first_at, excluded.first_at), "
         f"last_at = {_greatest()}({table}.last_at, excluded.last_at)"
     )

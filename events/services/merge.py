@@ -12,11 +12,12 @@ def events_move_to_contact(*, source: Contact, target: Contact) -> None:
     for stat in ContactEventStats.objects.filter(contact=source):
         mine = target_stats.get(stat.event_type_id)
         if mine is None:
-            stat.contact = target
-            stat.save(update_fields=["contact"])
+            stat.contact, stat.needs_evaluation = target, True
+            stat.save(update_fields=["contact", "needs_evaluation"])
             continue
         mine.count += stat.count
         mine.first_at = min(mine.first_at, stat.first_at)
         mine.last_at = max(mine.last_at, stat.last_at)
-        mine.save(update_fields=["count", "first_at", "last_at"])
+        mine.needs_evaluation = True
+        mine.save(update_fields=["count", "first_at", "last_at", "needs_evaluation"])
         stat.delete()

@@ -133,3 +133,34 @@ def test_a_segment_used_by_another_cannot_be_deleted(app, purchase):
     with pytest.raises(ValidationError) as error:
         segment_delete(segment=base)
     assert "Not buyers" in str(error.value)
+
+
+def test_ingest_marks_stats_and_the_drain_clears_them(app, purchase, track):
+    from events.models import ContactEventStats
+    from segments.services import segments_evaluate_pending
+
+    segment = segment_create(app=app, name="Buyers", conditions=PURCHASED_RECENTLY)
+    track(event_name="purchase", app_user_id="ann")
+    assert ContactEventStats.objects.filter(needs_evaluation=True).exists()
+    assert segments_evaluate_pending() == 1
+    assert not ContactEventStats.objects.filter(needs_evaluation=True).exists()
+    assert members(segment) == {"ann"}
+    assert segments_evaluate_pending() == 0
+
+
+def test_nudges_are_throttled_and_a_broker_outage_fails_no_request(
+    app, track, monkeypatch, django_capture_on_commit_callbacks
+):
+    from segments.tasks import segments_evaluate_pending_task
+
+    calls = []
+
+    def broker_down(*args):
+        calls.append(args)
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(segments_evaluate_pending_task, "delay", broker_down)
+    for name in ("a", "b", "c"):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert track(event_name=name, app_user_id="ann").status_code == 200
+    assert len(calls) == 1  # one nudge in 0.2 s, however many events
