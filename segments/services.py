@@ -39,7 +39,7 @@ def segment_create(*, app: App, name: str, purpose: str = "", tags=None, conditi
     segment = Segment.objects.create(
         app=app, name=name.strip(), purpose=purpose or "", tags=tags or [], conditions=conditions
     )
-    _schedule_refresh(segment)
+    segment_schedule_refresh(segment=segment)
     return segment
 
 
@@ -54,7 +54,7 @@ def segment_update(*, segment: Segment, **fields) -> Segment:
         setattr(segment, name, value.strip() if name == "name" else value)
     segment.save()
     if "conditions" in fields:
-        _schedule_refresh(segment)
+        segment_schedule_refresh(segment=segment)
     return segment
 
 
@@ -85,10 +85,12 @@ def _validate_fields(*, app, name, tags, conditions, purpose="", segment_id=None
         raise ValidationError(errors)
 
 
-def _schedule_refresh(segment: Segment) -> None:
+def segment_schedule_refresh(*, segment: Segment) -> None:
+    """Recompute the segment in a task after commit (best effort: the periodic refresh would
+    catch up if the broker is down, so a failure to enqueue is logged, not raised)."""
     from segments.tasks import segment_refresh_task
 
-    transaction.on_commit(lambda: segment_refresh_task.delay(segment.pk))
+    transaction.on_commit(lambda: segment_refresh_task.delay(segment.pk), robust=True)
 
 
 # Refresh --------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def contact_update(*, contact: Contact, data: dict) -> Contact:
     if changes:
         app, ids = contact.app, [contact.pk]
         transaction.on_commit(
-            lambda: contacts_changed.send(sender=Contact, app=app, contact_ids=ids)
+            lambda: contacts_changed.send(sender=Contact, app=app, contact_ids=ids), robust=True
         )
     return contact
 

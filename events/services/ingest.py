@@ -180,7 +180,7 @@ class _Batch:
             "contact_ids": sorted({self.resolver.canonical(r.contact).pk for _, r in inserted}),
             "event_type_names": sorted({row.event_type.name for _, row in inserted}),
         }
-        transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload))
+        transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload), robust=True)
 
     # 2. Duplicates ---------------------------------------------------------------------------
     def _drop_duplicates(self, items, results) -> dict[int, EventInput]:
