@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from contacts.models import Contact, Device
 
@@ -16,6 +19,13 @@ def strict_boolean_filter(**kwargs) -> django_filters.TypedChoiceFilter:
         coerce=lambda value: value == "true",
         **kwargs,
     )
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A whole number (NumberFilter would accept 1.5)."""
+
+    field_class = forms.IntegerField
 
 
 def _live_devices():
@@ -37,6 +47,11 @@ class ContactFilter(django_filters.FilterSet):
     )
     seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     seen_before = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    # The reverse relation of segments' memberships: contacts never imports segments.
+    segment = IdFilter(
+        field_name="segment_memberships__segment_id",
+        help_text="In the segment with this id (as of its last computation)",
+    )
 
     class Meta:
         model = Contact

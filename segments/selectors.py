@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import BooleanField, Count, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from contacts.models import App, Contact
 from segments.conditions.compiler import segment_contacts
 from segments.conditions.validation import conditions_validate
-from segments.models import Segment
+from segments.models import Segment, SegmentChange, SegmentMembership
 
 
 def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int, list[Contact]]:
@@ -19,3 +27,75 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
 
 def segment_list(*, app: App) -> QuerySet[Segment]:
     return Segment.objects.filter(app=app)
+
+
+def segment_get(*, app: App, segment_id: int) -> Segment | None:
+    return Segment.objects.filter(app=app, pk=segment_id).first()
+
+
+def segments_tagged(queryset: QuerySet[Segment], *, tag: str) -> QuerySet[Segment]:
+    """The segments whose tags list contains `tag` (exactly). PostgreSQL answers with jsonb
+    containment; SQLite has no such lookup, so it reads the list with json_each."""
+    if connection.vendor == "postgresql":
+        return queryset.filter(tags__contains=[tag])
+    table = Segment._meta.db_table
+    tagged = RawSQL(
+        f'EXISTS (SELECT 1 FROM json_each("{table}"."tags") WHERE json_each.value = %s)',
+        [tag],
+        output_field=BooleanField(),
+    )
+    return queryset.filter(tagged)
+
+
+def app_segment_tags(*, apps: Iterable[App]) -> list[str]:
+    """The tags used by the segments of `apps`, sorted (an app has a few dozen segments)."""
+    lists = Segment.objects.filter(app__in=apps).values_list("tags", flat=True)
+    return sorted({tag for tags in lists for tag in tags or [] if isinstance(tag, str)})
+
+
+def segment_member_list(*, segment: Segment) -> QuerySet[SegmentMembership]:
+    """The segment's members, latest entries first, with their contacts."""
+    return (
+        SegmentMembership.objects.filter(segment=segment)
+        .select_related("contact")
+        .order_by("-entered_at", "-contact_id")
+    )
+
+
+def contact_segment_list(*, contact: Contact) -> QuerySet[SegmentMembership]:
+    """The segments `contact` is in (their memberships), by segment name."""
+    return (
+        SegmentMembership.objects.filter(contact=contact, segment__app_id=contact.app_id)
+        .select_related("segment")
+        .order_by("segment__name", "segment_id")
+    )
+
+
+def segment_history(*, segment: Segment, days: int = 30, now: datetime | None = None) -> list[dict]:
+    """Entries, exits and size at the end of each of the last `days` days (the app's calendar
+    days, oldest first).
+
+    The size is counted back from the current membership: the size at the end of a day is the
+    current size minus the entries and plus the exits recorded after that day. So the last point
+    is always the real size, whatever the history before the segment's first refresh."""
+    tz = ZoneInfo(segment.app.timezone)
+    today = (now or timezone.now()).astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    counts: dict[tuple[date, str], int] = {
+        (row["day"], row["kind"]): row["n"]
+        for row in SegmentChange.objects.filter(segment=segment, at__gte=start)
+        .annotate(day=TruncDate("at", tzinfo=tz))
+        .values("day", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    size = SegmentMembership.objects.filter(segment=segment).count()
+    points = []
+    for offset in range(days):
+        day = today - timedelta(days=offset)
+        entered = counts.get((day, SegmentChange.Kind.ENTERED.value), 0)
+        exited = counts.get((day, SegmentChange.Kind.EXITED.value), 0)
+        points.append({"date": day, "entered": entered, "exited": exited, "size": size})
+        size -= entered - exited
+    return points[::-1]
