@@ -9,3 +9,5 @@ contacts_merged = Signal()
 # sent on commit with app=App, contact_ids=list[int] after fields used by segments changed
 # (profile fields through the API or the admin)
 contacts_changed = Signal()
+# sent with contact=Contact just before a contact is erased or merged away (still in the database)
+contact_deleting = Signal()

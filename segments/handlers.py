@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from contacts.signals import contacts_changed
+from contacts.signals import contact_deleting, contacts_changed
 from events.signals import events_ingested
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,12 @@ def _on_contacts_changed(sender, app, contact_ids, **kwargs) -> None:
     _enqueue(segments_refresh_contacts_task, app.pk, list(contact_ids), [])
 
 
+def _on_contact_deleting(sender, contact, **kwargs) -> None:
+    from segments.services import segments_forget_contact
+
+    segments_forget_contact(contact_id=contact.pk)
+
+
 def _enqueue(task, *args) -> None:
     """Best effort: the data is committed; a broker outage must not fail the request."""
     try:
@@ -48,3 +54,4 @@ def _enqueue(task, *args) -> None:
 def connect() -> None:
     events_ingested.connect(_on_events_ingested, dispatch_uid="segments.incremental")
     contacts_changed.connect(_on_contacts_changed, dispatch_uid="segments.contacts")
+    contact_deleting.connect(_on_contact_deleting, dispatch_uid="segments.forget")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import BooleanField, Count, QuerySet
+from django.db.models import BooleanField, Count, F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -22,7 +22,9 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
     """How many contacts match `conditions` now, and a few of them (nothing is saved)."""
     conditions_validate(app=app, conditions=conditions)
     contacts = segment_contacts(app=app, conditions=conditions)
-    return contacts.count(), list(contacts.order_by("-last_seen_at", "-pk")[:sample_size])
+    return contacts.count(), list(
+        contacts.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")[:sample_size]
+    )
 
 
 def segment_list(*, app: App) -> QuerySet[Segment]:

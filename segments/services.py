@@ -35,7 +35,7 @@ class RefreshResult:
 # Create, update, delete ---------------------------------------------------------------------
 @transaction.atomic
 def segment_create(*, app: App, name: str, purpose: str = "", tags=None, conditions) -> Segment:
-    _validate_fields(app=app, name=name, tags=tags or [], conditions=conditions)
+    _validate_fields(app=app, name=name, purpose=purpose, tags=tags or [], conditions=conditions)
     segment = Segment.objects.create(
         app=app, name=name.strip(), purpose=purpose or "", tags=tags or [], conditions=conditions
     )
@@ -95,21 +95,35 @@ def segment_schedule_refresh(*, segment: Segment) -> None:
 
 # Refresh --------------------------------------------------------------------------------------
 def segment_refresh(*, segment: Segment, now: datetime | None = None) -> RefreshResult:
-    """Recompute the whole segment and apply the difference to its membership."""
+    """Recompute the whole segment and apply the difference to its membership. The compute runs
+    under the segment's lock, so an incremental update cannot land between compute and apply."""
     now = now or timezone.now()
-    members = set(
-        segment_contacts(app=segment.app, conditions=segment.conditions, now=now).values_list(
-            "pk", flat=True
-        )
-    )
     with transaction.atomic():
-        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        locked = Segment.objects.select_for_update().select_related("app").get(pk=segment.pk)
+        members = set(
+            segment_contacts(app=locked.app, conditions=locked.conditions, now=now).values_list(
+                "pk", flat=True
+            )
+        )
         stored = set(
             SegmentMembership.objects.filter(segment=locked).values_list("contact_id", flat=True)
         )
         result = _apply(locked, members - stored, stored - members, now)
-        Segment.objects.filter(pk=locked.pk).update(last_computed_at=now)
+        # The exact size, whatever happened before (e.g. a contact erased mid-way).
+        Segment.objects.filter(pk=locked.pk).update(last_computed_at=now, member_count=len(members))
     return result
+
+
+def segments_forget_contact(*, contact_id: int, now: datetime | None = None) -> None:
+    """A contact is about to be erased or merged away: record its exits from every segment."""
+    now = now or timezone.now()
+    segment_ids_ = SegmentMembership.objects.filter(contact_id=contact_id).values_list(
+        "segment_id", flat=True
+    )
+    for segment in Segment.objects.filter(pk__in=list(segment_ids_)).order_by("pk"):
+        with transaction.atomic():
+            locked = Segment.objects.select_for_update().get(pk=segment.pk)
+            _apply(locked, set(), {contact_id}, now)
 
 
 def segments_refresh_contacts(

@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from contacts.models import Contact
-from contacts.signals import contacts_changed, contacts_merged
+from contacts.signals import contact_deleting, contacts_changed, contacts_merged
 
 UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields")
 
@@ -41,7 +41,9 @@ def contact_update(*, contact: Contact, data: dict) -> Contact:
 
 def contact_delete(*, contact: Contact) -> None:
     """Erase a contact; its events, devices and per-event stats go with it (cascade)."""
-    contact.delete()
+    with transaction.atomic():
+        contact_deleting.send(sender=Contact, contact=contact)
+        contact.delete()
 
 
 def _cleaned(name: str, value):
@@ -90,6 +92,7 @@ def contact_merge(*, source: Contact, target: Contact) -> Contact:
     target.last_seen_at = _latest(target.last_seen_at, source.last_seen_at)
     source.devices.update(contact=target)
     contacts_merged.send(sender=Contact, source=source, target=target)
+    contact_deleting.send(sender=Contact, contact=source)
     source_id, anonymous_id = source.pk, source.anonymous_id
     source.delete()
     source.pk = source_id  # callers map the old id to the target

@@ -3,7 +3,6 @@ contact's membership, size over time, and a contact's segments."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -36,8 +35,12 @@ from segments.selectors import (
     segment_member_list,
     segment_preview,
 )
-from segments.services import segment_create, segment_delete, segment_update
-from segments.tasks import segment_refresh_task
+from segments.services import (
+    segment_create,
+    segment_delete,
+    segment_schedule_refresh,
+    segment_update,
+)
 
 PREVIEW_SAMPLE_SIZE = 10
 
@@ -117,7 +120,7 @@ class SegmentRefreshView(APIView):
     def post(self, request, segment_id: int):
         """Recompute the segment's members in the background."""
         segment = segment_or_404(request, segment_id)
-        transaction.on_commit(lambda: segment_refresh_task.delay(segment.pk))
+        segment_schedule_refresh(segment=segment)
         return Response({"status": "scheduled"}, status=status.HTTP_202_ACCEPTED)
 
 

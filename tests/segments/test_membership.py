@@ -164,3 +164,30 @@ def test_nudges_are_throttled_and_a_broker_outage_fails_no_request(
         with django_capture_on_commit_callbacks(execute=True):
             assert track(event_name=name, app_user_id="ann").status_code == 200
     assert len(calls) == 1  # one nudge in 0.2 s, however many events
+
+
+def test_erasing_a_member_records_its_exit_and_keeps_the_count_true(app, track):
+    from contacts.services.contacts import contact_delete
+
+    track(event_name="login", params={"Email": "a@x.io"})
+    has_email = segment_create(
+        app=app, name="Email", conditions={"type": "contact", "field": "email", "op": "exists"}
+    )
+    assert segment_refresh(segment=has_email).entered
+    contact_delete(contact=Contact.objects.get(email="a@x.io"))
+    has_email.refresh_from_db()
+    assert has_email.member_count == 0
+    kinds = (
+        SegmentChange.objects.filter(segment=has_email)
+        .order_by("pk")
+        .values_list("kind", flat=True)
+    )
+    assert list(kinds) == ["entered", "exited"]
+
+
+def test_a_long_purpose_is_a_validation_error(app):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        segment_create(app=app, name="x", purpose="p" * 501, conditions={"type": "device"})
+    assert "purpose" in error.value.message_dict
