@@ -48,12 +48,12 @@ _OPERATORS = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
 }
-_AGGREGATES = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}
+AGGREGATES = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}
 MAX_SEGMENT_DEPTH = 10
 
 
 @dataclass
-class _Context:
+class CompileContext:
     app: App
     now: datetime
     tz: ZoneInfo
@@ -78,9 +78,9 @@ def segment_contacts(
     return contacts.filter(compile_node(conditions, context))
 
 
-def segment_context(app, conditions, now, contact_ids=None) -> _Context:
+def segment_context(app, conditions, now, contact_ids=None) -> CompileContext:
     """What compiling `conditions` needs: event type ids, attribute types, referenced trees."""
-    context = _Context(
+    context = CompileContext(
         app=app,
         now=now,
         tz=ZoneInfo(app.timezone),
@@ -98,7 +98,7 @@ def segment_context(app, conditions, now, contact_ids=None) -> _Context:
     return context
 
 
-def _load_segments(conditions: dict, context: _Context) -> None:
+def _load_segments(conditions: dict, context: CompileContext) -> None:
     """Load the trees of referenced segments, transitively (validation refuses cycles)."""
     from segments.models import Segment
 
@@ -114,7 +114,7 @@ def _load_segments(conditions: dict, context: _Context) -> None:
         pending = {pk for tree in found.values() for pk in segment_ids(tree)}
 
 
-def compile_node(node: dict, context: _Context) -> Q:
+def compile_node(node: dict, context: CompileContext) -> Q:
     kind = node["type"]
     if kind == "and":
         return reduce(lambda a, b: a & b, (compile_node(n, context) for n in node["conditions"]))
@@ -126,7 +126,9 @@ def compile_node(node: dict, context: _Context) -> Q:
 
 
 # Events -----------------------------------------------------------------------------------
-def _events(context: _Context, type_id: int, interval=(None, None)) -> QuerySet[Event]:
+def events_in_window(
+    context: CompileContext, type_id: int, interval=(None, None)
+) -> QuerySet[Event]:
     events = Event.objects.filter(event_type_id=type_id)
     start, end = interval
     if start is not None:
@@ -138,14 +140,16 @@ def _events(context: _Context, type_id: int, interval=(None, None)) -> QuerySet[
     return events
 
 
-def _stats(context: _Context, type_id: int) -> QuerySet[ContactEventStats]:
+def _stats(context: CompileContext, type_id: int) -> QuerySet[ContactEventStats]:
     stats = ContactEventStats.objects.filter(event_type_id=type_id)
     if context.contact_ids is not None:
         stats = stats.filter(contact_id__in=context.contact_ids)
     return stats
 
 
-def _where(events: QuerySet, event_name: str, filters: list, context: _Context) -> QuerySet:
+def apply_where(
+    events: QuerySet, event_name: str, filters: list, context: CompileContext
+) -> QuerySet:
     for spec in filters or []:
         declared = context.attribute_types.get((event_name, spec["param"]))
         events = events.filter(_param_predicate("params", spec, declared))
@@ -180,12 +184,12 @@ def _count_q(field_name: str, op: str, value) -> Q:
     return Q(**{f"{field_name}__{_LOOKUPS[op]}": value})
 
 
-def _compile_event(node: dict, context: _Context) -> Q:
+def _compile_event(node: dict, context: CompileContext) -> Q:
     matched = _event_match(node, context)
     return matched if node.get("performed", True) else ~matched
 
 
-def _event_match(node: dict, context: _Context) -> Q:
+def _event_match(node: dict, context: CompileContext) -> Q:
     op, value = count_spec(node)
     zero_matches = _OPERATORS[op](0, value)
     type_id = context.type_ids.get(node["event"])
@@ -197,12 +201,14 @@ def _event_match(node: dict, context: _Context) -> Q:
         if zero_matches:
             return ~Q(pk__in=stats.exclude(_count_q("count", op, value)).values("contact_id"))
         return Q(pk__in=stats.filter(_count_q("count", op, value)).values("contact_id"))
-    events = _where(_events(context, type_id, interval), node["event"], node.get("where"), context)
+    events = apply_where(
+        events_in_window(context, type_id, interval), node["event"], node.get("where"), context
+    )
     if not node.get("aggregate") and (op, value) == (">=", 1):
         return Q(pk__in=events.values("contact_id"))
     grouped = events.values("contact_id").annotate(counted=Count("pk"))
     if aggregate := node.get("aggregate"):
-        function = _AGGREGATES[aggregate["fn"]]
+        function = AGGREGATES[aggregate["fn"]]
         grouped = grouped.annotate(
             aggregated=function(JsonValue("params", aggregate["param"], "number"))
         )
@@ -217,7 +223,7 @@ def _event_match(node: dict, context: _Context) -> Q:
     return Q(pk__in=grouped.filter(_count_q("counted", op, value)).values("contact_id"))
 
 
-def _compile_first_last(node: dict, context: _Context) -> Q:
+def _compile_first_last(node: dict, context: CompileContext) -> Q:
     type_id = context.type_ids.get(node["event"])
     if type_id is None:
         return FALSE
@@ -231,13 +237,13 @@ def _compile_first_last(node: dict, context: _Context) -> Q:
     return Q(pk__in=stats.values("contact_id"))
 
 
-def _compile_streak(node: dict, context: _Context) -> Q:
+def _compile_streak(node: dict, context: CompileContext) -> Q:
     type_id = context.type_ids.get(node["event"])
     if type_id is None:
         return FALSE
     intervals = streak_intervals(node["periods"], node["unit"], context.now, context.tz)
-    events = _events(context, type_id, (intervals[0][0], intervals[-1][1]))
-    events = _where(events, node["event"], node.get("where"), context)
+    events = events_in_window(context, type_id, (intervals[0][0], intervals[-1][1]))
+    events = apply_where(events, node["event"], node.get("where"), context)
     bucket = Case(
         *(
             When(occurred_at__gte=start, occurred_at__lt=end, then=Value(index))
@@ -249,7 +255,7 @@ def _compile_streak(node: dict, context: _Context) -> Q:
 
 
 # Contacts, devices, segments --------------------------------------------------------------
-def _compile_contact(node: dict, context: _Context) -> Q:
+def _compile_contact(node: dict, context: CompileContext) -> Q:
     field_name, op, value = node["field"], node["op"], node.get("value")
     if field_name in CONTACT_DATE_FIELDS:
         return _instant_q(CONTACT_DATE_FIELDS[field_name], op, value)
@@ -277,7 +283,7 @@ def _instant_q(column: str, op: str, value) -> Q:
     return _count_q(column, op, datetime.fromisoformat(value))
 
 
-def _compile_device(node: dict, context: _Context) -> Q:
+def _compile_device(node: dict, context: CompileContext) -> Q:
     devices = Device.objects.filter(app=context.app, invalidated_at__isnull=True)
     if node.get("platform"):
         devices = devices.filter(platform=node["platform"])
@@ -288,7 +294,7 @@ def _compile_device(node: dict, context: _Context) -> Q:
     return Q(pk__in=devices.values("contact_id"))
 
 
-def _compile_segment(node: dict, context: _Context) -> Q:
+def _compile_segment(node: dict, context: CompileContext) -> Q:
     tree = context.segments.get(node["segment"])
     return compile_node(tree, context) if tree is not None else FALSE
 

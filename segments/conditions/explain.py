@@ -16,11 +16,11 @@ from django.utils import timezone
 from contacts.models import Contact, Device
 from events.models import ContactEventStats
 from segments.conditions.compiler import (
-    _AGGREGATES,
+    AGGREGATES,
     MAX_SEGMENT_DEPTH,
-    _Context,
-    _events,
-    _where,
+    CompileContext,
+    apply_where,
+    events_in_window,
     segment_contacts,
     segment_context,
 )
@@ -52,7 +52,7 @@ class _Explainer:
     def __init__(self, app, contact: Contact, now: datetime, conditions: dict):
         self.app, self.contact, self.now = app, contact, now
         # Event type ids, attribute types and referenced segments' trees, loaded once.
-        self.context: _Context = segment_context(app, conditions, now, [contact.pk])
+        self.context: CompileContext = segment_context(app, conditions, now, [contact.pk])
 
     def node(self, node: dict, depth: int) -> dict:
         kind = node["type"]
@@ -99,12 +99,15 @@ class _Explainer:
             stats = self._stats(node["event"])
             value["count"] = stats.count if stats is not None else 0
             return value
-        events = _where(
-            _events(self.context, type_id, interval), node["event"], node.get("where"), self.context
+        events = apply_where(
+            events_in_window(self.context, type_id, interval),
+            node["event"],
+            node.get("where"),
+            self.context,
         )
         value["count"] = events.count()
         if aggregate:
-            function = _AGGREGATES[aggregate["fn"]]
+            function = AGGREGATES[aggregate["fn"]]
             result = events.aggregate(
                 value=function(JsonValue("params", aggregate["param"], "number"))
             )
@@ -125,8 +128,8 @@ class _Explainer:
         hit: set[int] = set()
         type_id = self.context.type_ids.get(node["event"])
         if type_id is not None:
-            events = _events(self.context, type_id, (intervals[0][0], intervals[-1][1]))
-            events = _where(events, node["event"], node.get("where"), self.context)
+            events = events_in_window(self.context, type_id, (intervals[0][0], intervals[-1][1]))
+            events = apply_where(events, node["event"], node.get("where"), self.context)
             bucket = Case(
                 *(
                     When(occurred_at__gte=start, occurred_at__lt=end, then=Value(index))
