@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from events.models import EventAttribute, EventType
 from events.services.event_types import event_attribute_declare, event_type_set_segmentation
 from events.services.ingest import events_ingest
+from segments.conditions.compiler import segment_contacts
 from tests.segments.reference import evaluate, load_from_database
 
 # A Monday, months before the tests run: events around it are in the past for ingest.
@@ -60,8 +61,6 @@ def ingest(*, app, payloads: list[dict]) -> None:
 
 
 def engine_members(*, app, conditions: dict, now: datetime) -> set[int]:
-    from segments.conditions.compiler import segment_contacts
-
     queryset = segment_contacts(app=app, conditions=conditions, now=now)
     return set(queryset.values_list("pk", flat=True))
 

@@ -411,6 +411,7 @@ def _lower(value):
 
 def load_from_database(app) -> dict:
     """The keyword arguments of `evaluate` (all but `now`) for the data stored for `app`."""
+    # Imported here: the evaluator above needs no Django at all.
     from contacts.models import Contact, Device
     from events.models import ContactEventStats, Event, EventAttribute
     from segments.models import Segment

@@ -1,5 +1,7 @@
 """Property-based: on random data ingested through the real pipeline and random condition trees,
-the SQL engine selects exactly the contacts the reference evaluator (docs/segments.md) selects."""
+the SQL engine selects exactly the contacts the reference evaluator (docs/segments.md) selects.
+
+SEGMENT_EXAMPLES=1000 runs more examples than the default, to hunt for disagreements."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from contacts.models import App, Contact, Device
+from segments.conditions.validation import conditions_validate
 from segments.models import Segment
 from tests.segments.helpers import attribute_declare, engine_members, ingest
 from tests.segments.reference import evaluate, load_from_database
@@ -152,8 +155,6 @@ def test_the_engine_selects_the_contacts_the_reference_selects(segmentable_app, 
 @given(level_type=st.sampled_from(("number", "string", "boolean")), data=st.data())
 def test_the_generated_trees_are_valid(segmentable_app, level_type, data):
     """The trees above are ones the contract allows; validation must accept them."""
-    from segments.conditions.validation import conditions_validate
-
     app = segmentable_app
     with transaction.atomic():
         attribute_declare(app=app, name="level", type_=level_type)
