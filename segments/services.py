@@ -140,12 +140,12 @@ def segments_refresh_contacts(
     segments = _affected_segments(app, event_type_names)
     if not segments or not contact_ids:
         return {}
+    # One context for all the trees: event types, attributes and referenced segments load once.
+    every_tree = {"type": "and", "conditions": [segment.conditions for segment in segments]}
+    context = segment_context(app, every_tree, now, contact_ids)
     flags = {
         f"s{segment.pk}": ExpressionWrapper(
-            compile_node(
-                segment.conditions, segment_context(app, segment.conditions, now, contact_ids)
-            ),
-            output_field=BooleanField(),
+            compile_node(segment.conditions, context), output_field=BooleanField()
         )
         for segment in segments
     }
@@ -157,8 +157,16 @@ def segments_refresh_contacts(
         for segment in segments:
             if row[f"s{segment.pk}"]:
                 members[segment.pk].add(row["pk"])
+    stored = {segment.pk: set() for segment in segments}
+    for segment_id, contact_id in SegmentMembership.objects.filter(
+        segment__in=segments, contact_id__in=contact_ids
+    ).values_list("segment_id", "contact_id"):
+        stored[segment_id].add(contact_id)
+    # Only segments whose membership changes take their lock (and re-read under it).
     return {
         segment.pk: _apply_for_contacts(segment, contact_ids, members[segment.pk], now)
+        if members[segment.pk] != stored[segment.pk]
+        else RefreshResult()
         for segment in segments
     }
 
