@@ -36,26 +36,26 @@ def _true() -> str:
     return "true" if _is_postgresql() else "1"
 
 
-def _adapt(value, pg_type: str):
+def _adapt_for_sqlite(value, pg_type: str):
     if pg_type == "timestamptz" and value is not None:
-        return value if _is_postgresql() else connection.ops.adapt_datetimefield_value(value)
+        return connection.ops.adapt_datetimefield_value(value)
     return value
 
 
 def values_source(columns: Sequence[Column], rows: Sequence[tuple]) -> tuple[str, list]:
     """A FROM-clause source named `v` with the given columns, and its parameters."""
     names = ", ".join(name for name, _ in columns)
-    if _is_postgresql():
-        columns_of_rows = zip(*rows, strict=True)
-        arrays = [
-            [_adapt(v, t) for v in values]
-            for values, (_, t) in zip(columns_of_rows, columns, strict=True)
-        ]
+    if _is_postgresql():  # psycopg adapts every column as it is, once per array
+        arrays = [list(values) for values in zip(*rows, strict=True)]
         placeholders = ", ".join(f"%b::{pg_type}[]" for _, pg_type in columns)
         return f"unnest({placeholders}) AS v({names})", arrays
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     selected = ", ".join(f"column{i + 1} AS {name}" for i, (name, _) in enumerate(columns))
-    params = [_adapt(value, t) for row in rows for value, (_, t) in zip(row, columns, strict=True)]
+    params = [
+        _adapt_for_sqlite(value, t)
+        for row in rows
+        for value, (_, t) in zip(row, columns, strict=True)
+    ]
     return f"(SELECT {selected} FROM (VALUES {', '.join([row_sql] * len(rows))})) AS v", params
 
 
