@@ -877,6 +877,20 @@ def wait_quiet(max_busy: float | None, timeout: float) -> None:
         time.sleep(10)
 
 
+def code_version() -> str:
+    """The commit the application code was imported from (+ "modified" when segments/, events/
+    or contacts/ differ from it: other engineers edit the tree while benchmarks run)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return run.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "segments", "events", "contacts", "config")
+    return f"{commit}{' (modified)' if dirty else ''}"
+
+
 def _cell(seconds: float | None, floor: float) -> str:
     return "not timed" if seconds is None else f"{ms(seconds):.0f} ms ({seconds / floor:.2f}x)"
 
@@ -887,7 +901,7 @@ def report(args, meta, floor, results, segments, incremental, settings_applied, 
         f"Data set: {contacts:,} contacts, {int(meta['events']):,} events over {WINDOW_DAYS} "
         f"days, {meta['event_types']} event types, {int(meta['devices']):,} devices, "
         f"{int(meta['stats']):,} contact stats rows (seed {meta['seed']}).",
-        f"PostgreSQL settings: {', '.join(settings_applied) or 'stock'}; "
+        f"Code {args.code_version}. PostgreSQL settings: {', '.join(settings_applied) or 'stock'}; "
         f"medians of {args.repeat} runs. Machine load average (1 min) {load[0]:.2f} before "
         f"the timings, {load[1]:.2f} after (2 cores).",
         "",
@@ -1061,6 +1075,7 @@ def main() -> int:
 
 
 def run(args, var_dir: str) -> int:
+    args.code_version = code_version()  # what this process imports
     if not args.reuse:
         print(f"Recreating {args.database_url}", flush=True)
         recreate_database(args.database_url)
