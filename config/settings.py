@@ -169,6 +169,20 @@ SEGMENTATION_MAX_EVENTS = env_int("SEGMENTATION_MAX_EVENTS", 50, minimum=1)
 # How often every segment is fully recomputed (time passing changes memberships).
 SEGMENT_REFRESH_SECONDS = env_int("SEGMENT_REFRESH_SECONDS", 60, minimum=5)
 
+# Web push (VAPID). Unset keys are generated once into var/vapid-keys.json (campaigns/vapid.py).
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")  # URL-safe base64 of the P-256 point
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")  # URL-safe base64 of the raw key, or PEM
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:admin@localhost")
+VAPID_KEYS_FILE = VAR_DIR / "vapid-keys.json"
+# Browsers hand out https endpoints only; local push services in tests and dev speak http.
+WEBPUSH_ALLOW_HTTP_LOCALHOST = env_bool("WEBPUSH_ALLOW_HTTP_LOCALHOST", DEBUG)
+if bool(VAPID_PUBLIC_KEY) != bool(VAPID_PRIVATE_KEY):
+    raise ImproperlyConfigured("Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither")
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(
+        f"VAPID_SUBJECT={VAPID_SUBJECT!r} must start with mailto: or https://"
+    )
+
 # Where `make run` keeps the demo credentials so they can be shown at every start (dev only).
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from campaigns.vapid import vapid_keys
 from config.schedules import periodic_tasks_install
 from contacts.models import ApiKey, App
 from contacts.services.apps import api_key_create, api_key_revoke, app_create, hash_api_key
@@ -32,6 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, demo: bool, url: str, **options):
         periodic_tasks_install()
+        vapid_keys()  # generated once into var/ unless the settings give a pair
         if not demo:
             return
         if not settings.DEBUG:
