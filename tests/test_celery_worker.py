@@ -20,7 +20,8 @@ from events.models import ContactEventStats, Event
 from events.services.ingest import events_ingest
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Runs side by side (other checkouts, CI) pick another Redis database with TEST_REDIS_URL.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def database_url() -> str:
