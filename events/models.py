@@ -20,6 +20,11 @@ class EventType(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     segmentation_enabled = models.BooleanField(default=False)
     segmentation_enabled_at = models.DateTimeField(null=True, blank=True)
+    triggers_campaigns = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="An active campaign starts or cancels on this event: ingest marks each one",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,3 +129,25 @@ class ContactEventStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}/{self.event_type_id}: {self.count}"
+
+
+class TriggerMark(models.Model):
+    """An event that campaigns have not matched yet: written in the ingest transaction for event
+    types with `triggers_campaigns`, deleted by the campaigns matcher once it has scheduled or
+    cancelled what the event asks for. The durable half of "a trigger is never lost": the
+    broker only nudges the matcher, a periodic sweep finds whatever a lost nudge left here.
+
+    Plain ids, no foreign keys: ingest pays no constraint checks, and a mark whose event was
+    erased meanwhile is simply dropped by the matcher."""
+
+    app_id = models.BigIntegerField()
+    event_id = models.BigIntegerField()
+    contact_id = models.BigIntegerField()
+    event_type_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["contact_id"], name="trigger_mark_contact")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id}"

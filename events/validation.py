@@ -15,6 +15,7 @@ from functools import cache
 import orjson
 import pycountry
 
+from contacts.push import push_endpoint_error
 from events.attributes import parse_instant
 
 MAX_NAME_LENGTH = 255
@@ -152,7 +153,9 @@ def _device(data: dict, errors: dict) -> dict:
     if token in (None, ""):
         return values
     subscription = _web_push_subscription(token)
-    if subscription is not None:
+    if subscription is not None and (reason := push_endpoint_error(subscription["endpoint"])):
+        errors["device_token"] = [f"the subscription's endpoint {reason}"]
+    elif subscription is not None:
         values["device_token"] = subscription["endpoint"]
         values["subscription"] = subscription
         values["platform"] = values["platform"] or "web"

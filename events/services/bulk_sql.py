@@ -15,7 +15,7 @@ import psycopg
 from django.db import connection
 
 from contacts.models import Contact
-from events.models import ContactEventStats, Event
+from events.models import ContactEventStats, Event, TriggerMark
 
 Column = tuple[str, str]  # (name, PostgreSQL type)
 
@@ -171,5 +171,25 @@ def update_contacts(rows: Sequence[tuple]) -> None:
         f"last_seen_at = {_greatest()}({last}, v.last_seen_at), "
         f"timezone = v.timezone, language = v.language, country = v.country "
         f"FROM {source} WHERE {table}.id = v.id"
+    )
+    _execute(sql, params)
+
+
+MARK_COLUMNS: list[Column] = [
+    ("app_id", "bigint"),
+    ("event_id", "bigint"),
+    ("contact_id", "bigint"),
+    ("event_type_id", "bigint"),
+    ("created_at", "timestamptz"),
+]
+
+
+def insert_trigger_marks(rows: Sequence[tuple]) -> None:
+    """Leave (app, event, contact, type, now) marks for the campaigns matcher."""
+    source, params = values_source(MARK_COLUMNS, rows)
+    columns = ", ".join(name for name, _ in MARK_COLUMNS)
+    sql = (
+        f"INSERT INTO {TriggerMark._meta.db_table} ({columns}) "
+        f"SELECT {', '.join(f'v.{name}' for name, _ in MARK_COLUMNS)} FROM {source}"
     )
     _execute(sql, params)

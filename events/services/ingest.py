@@ -147,6 +147,7 @@ class _Batch:
         self.new_attributes: list[EventAttribute] = []
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
+        self.trigger_marks = 0
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
         fresh = self._drop_duplicates(items, results)
@@ -156,6 +157,7 @@ class _Batch:
         created = {id(c) for c in self.resolver.flush()}
         self.devices.save(self.resolver.canonical)
         inserted = self._insert_events()
+        self.trigger_marks = self._mark_triggers(inserted)
         self._upsert_stats(inserted)
         self._update_contacts(created)
         self._refresh_type_last_seen()
@@ -179,6 +181,7 @@ class _Batch:
             "event_ids": [event_id for event_id, _ in inserted],
             "contact_ids": sorted({self.resolver.canonical(r.contact).pk for _, r in inserted}),
             "event_type_names": sorted({row.event_type.name for _, row in inserted}),
+            "trigger_marks": self.trigger_marks,
         }
         transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload), robust=True)
 
@@ -368,6 +371,23 @@ class _Batch:
         if len(inserted) != len(self.rows):
             raise _ConcurrentDuplicate()
         return inserted
+
+    def _mark_triggers(self, inserted: list[tuple[int, _Row]]) -> int:
+        """Events that start or cancel a campaign get a durable mark, in this transaction."""
+        rows = [
+            (
+                self.app.pk,
+                event_id,
+                self.resolver.canonical(row.contact).pk,
+                row.event_type.pk,
+                self.now,
+            )
+            for event_id, row in inserted
+            if row.event_type.triggers_campaigns
+        ]
+        if rows:
+            bulk_sql.insert_trigger_marks(rows)
+        return len(rows)
 
     def _upsert_stats(self, inserted: list[tuple[int, _Row]]) -> None:
         """First/last occurrence and count per (contact, event type), in one upsert."""
