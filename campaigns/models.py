@@ -1,1 +1,186 @@
-"""Campaigns arrive with the campaigns issue; the app exists so the layout is stable."""
+"""Campaigns (what to send, to whom, when) and Deliveries (one push to one device: the database
+row is the timer, the lock and the log)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from contacts.models import App, Contact, Device
+from segments.models import Segment
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    class Kind(models.TextChoices):
+        BROADCAST = "broadcast", "Broadcast"
+        EVENT = "event", "Event-triggered"
+        SEGMENT_ENTRY = "segment_entry", "Segment entry"
+
+    class Urgency(models.TextChoices):
+        VERY_LOW = "very-low", "Very low"
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+
+    class Reentry(models.TextChoices):
+        ALWAYS = "always", "Every time"
+        ONCE = "once", "At most once per contact"
+        HOURS = "hours", "At most once per N hours"
+
+    class QuietAction(models.TextChoices):
+        DELAY = "delay", "Deliver at the end of the quiet hours"
+        DROP = "drop", "Drop"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+
+    # The message; title, body and url are Liquid templates ({{ event.amount }}, {{ contact.x }}).
+    title = models.CharField(max_length=500)
+    body = models.TextField(blank=True, default="")
+    url = models.CharField(max_length=2000, blank=True, default="")
+    icon = models.CharField(max_length=2000, blank=True, default="")
+    image = models.CharField(max_length=2000, blank=True, default="")
+    ttl_seconds = models.PositiveIntegerField(default=86_400)
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+
+    audience_segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audience_of",
+        help_text="Empty: every contact",
+    )
+
+    # Broadcast: at send_at (empty: when activated), to the audience's members at that time.
+    send_at = models.DateTimeField(null=True, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Event-triggered.
+    trigger_event = models.CharField(max_length=255, blank=True, default="")
+    trigger_where = models.JSONField(default=list, blank=True)
+    delay_seconds = models.PositiveIntegerField(default=0)
+    cancel_event = models.CharField(max_length=255, blank=True, default="")
+    cancel_match_param = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Cancel only when this param of the cancel event equals the trigger's",
+    )
+    recheck_audience = models.BooleanField(
+        default=False, help_text="Send only if still in the audience segment at send time"
+    )
+
+    # Segment entry.
+    entry_segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="entry_of"
+    )
+    entry_cursor = models.BigIntegerField(
+        default=0, editable=False, help_text="Last SegmentChange id matched"
+    )
+
+    reentry = models.CharField(max_length=6, choices=Reentry.choices, default=Reentry.ALWAYS)
+    reentry_hours = models.PositiveIntegerField(null=True, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True, help_text="In the contact's timezone")
+    quiet_end = models.TimeField(null=True, blank=True)
+    quiet_action = models.CharField(
+        max_length=5, choices=QuietAction.choices, default=QuietAction.DELAY
+    )
+
+    activated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["app", "status", "kind"], name="campaign_app_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PushPolicy(models.Model):
+    """App-wide sending rules, across campaigns."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="push_policy")
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many pushes per contact per day (empty: no cap)",
+    )
+
+    class Meta:
+        verbose_name_plural = "push policies"
+
+    def __str__(self) -> str:
+        return f"push policy of {self.app}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deliveries")
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # What caused it: "event:<id>", "broadcast:<campaign id>", "entry:<change id>", "test:<uuid>".
+    # Unique with campaign and device: a replayed trigger schedules nothing twice.
+    source = models.CharField(max_length=80)
+    is_test = models.BooleanField(
+        default=False, help_text="A test send: now, whatever the campaign's status and rules"
+    )
+    trigger_event_id = models.BigIntegerField(null=True, blank=True)
+    event_params = models.JSONField(default=dict, blank=True, help_text="The trigger's params")
+    cancel_key = models.CharField(max_length=255, null=True, blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    reason = models.CharField(max_length=200, blank=True, default="", help_text="Why skipped")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    claim = models.UUIDField(null=True, blank=True, help_text="Who holds the row while sending")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    open_token = models.CharField(max_length=43, unique=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "source", "device"], name="delivery_unique_per_device"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="scheduled"),
+                name="delivery_due",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="delivery_lease",
+            ),
+            models.Index(fields=["contact", "status"], name="delivery_contact_status"),
+            models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
+            models.Index(fields=["contact", "sent_at"], name="delivery_contact_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} -> {self.contact_id} ({self.status})"

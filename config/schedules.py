@@ -10,6 +10,12 @@ PERIODIC_TASKS: dict[str, tuple[str, int | None]] = {
     "segments: full refresh": ("segments.tasks.segments_refresh_all_task", None),
     # contacts whose events changed (ingest also nudges this task right after commit)
     "segments: evaluate changed contacts": ("segments.tasks.segments_evaluate_pending_task", 1),
+    # the durable halves of the nudges sent after commit: trigger marks, due and expired
+    # deliveries, broadcasts whose time has come, segment entries
+    "campaigns: match triggers": ("campaigns.tasks.trigger_marks_process_task", 1),
+    "campaigns: dispatch due deliveries": ("campaigns.tasks.deliveries_dispatch_task", 2),
+    "campaigns: start due broadcasts": ("campaigns.tasks.broadcasts_start_due_task", 5),
+    "campaigns: segment entries": ("campaigns.tasks.segment_entries_match_task", 5),
 }
 
 

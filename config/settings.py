@@ -183,6 +183,15 @@ if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
         f"VAPID_SUBJECT={VAPID_SUBJECT!r} must start with mailto: or https://"
     )
 
+# Where browsers reach Beacon: the service worker reports opens to this base URL.
+BEACON_PUBLIC_URL = env_str("BEACON_PUBLIC_URL", "http://127.0.0.1:8000")
+# A delivery claimed longer ago than this is taken back and retried (its worker died). Longer
+# than a send task can take: CLAIM_BATCH pushes, PUSH_SEND_CONCURRENCY at a time, each bounded
+# by the push timeout.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120, minimum=2)
+PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 8, minimum=1)
+PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 10, minimum=1)
+
 # Where `make run` keeps the demo credentials so they can be shown at every start (dev only).
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 

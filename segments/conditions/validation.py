@@ -317,3 +317,17 @@ def _type_error(value, type_: str) -> str | None:
     if type_ == "date" and _instant(value) is None:
         return "must be an RFC 3339 time with an offset"
     return None
+
+
+def where_validate(*, app: App, event_name: str, filters, field: str = "where") -> None:
+    """Raise ValidationError({field[i].key: [reasons]}) unless `filters` is a valid PARAM_FILTER
+    list for `event_name` (campaign triggers share the segment grammar)."""
+    checker = _Checker(app, {"type": "event", "event": event_name})
+    checker.filters({"event": event_name, "where": filters}, "")
+    if checker.errors:
+        raise ValidationError(
+            {
+                field + path.removeprefix(".where"): reasons
+                for path, reasons in checker.errors.items()
+            }
+        )

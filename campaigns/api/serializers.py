@@ -1,0 +1,166 @@
+"""Request and response shapes of the campaigns API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.models import Campaign, Delivery, PushPolicy
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+class WhereField(serializers.JSONField):
+    """Any JSON: the service checks the filters and names each error by its path."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ParamsField(serializers.JSONField):
+    pass
+
+
+class CampaignOutputSerializer(serializers.ModelSerializer):
+    trigger_where = WhereField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "status",
+            "kind",
+            "title",
+            "body",
+            "url",
+            "icon",
+            "image",
+            "ttl_seconds",
+            "urgency",
+            "audience_segment_id",
+            "send_at",
+            "fanned_out_at",
+            "trigger_event",
+            "trigger_where",
+            "delay_seconds",
+            "cancel_event",
+            "cancel_match_param",
+            "recheck_audience",
+            "entry_segment_id",
+            "reentry",
+            "reentry_hours",
+            "quiet_start",
+            "quiet_end",
+            "quiet_action",
+            "activated_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    """Creating needs name, kind and title, plus what the kind needs (trigger_event for
+    "event", entry_segment_id for "segment_entry"). A PATCH changes only the fields sent."""
+
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Campaign.Kind.choices)
+    title = serializers.CharField(max_length=500, help_text="Liquid template")
+    body = serializers.CharField(required=False, allow_blank=True, help_text="Liquid template")
+    url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Liquid template"
+    )
+    icon = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    image = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    ttl_seconds = serializers.IntegerField(required=False, min_value=0)
+    urgency = serializers.ChoiceField(choices=Campaign.Urgency.choices, required=False)
+    audience_segment_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Empty: every contact"
+    )
+    send_at = serializers.DateTimeField(required=False, allow_null=True)
+    trigger_event = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    trigger_where = WhereField(required=False, help_text="Param filters, as in segments")
+    delay_seconds = serializers.IntegerField(required=False, min_value=0)
+    cancel_event = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    cancel_match_param = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    recheck_audience = serializers.BooleanField(required=False)
+    entry_segment_id = serializers.IntegerField(required=False, allow_null=True)
+    reentry = serializers.ChoiceField(choices=Campaign.Reentry.choices, required=False)
+    reentry_hours = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    quiet_start = serializers.TimeField(required=False, allow_null=True)
+    quiet_end = serializers.TimeField(required=False, allow_null=True)
+    quiet_action = serializers.ChoiceField(choices=Campaign.QuietAction.choices, required=False)
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    scheduled = serializers.IntegerField()
+    sending = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    open_rate = serializers.FloatField(help_text="opened / sent (0 when nothing was sent)")
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):
+    event_params = ParamsField()
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "contact_id",
+            "device_id",
+            "source",
+            "is_test",
+            "trigger_event_id",
+            "event_params",
+            "due_at",
+            "status",
+            "reason",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "opened_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CampaignPreviewInputSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField(required=False, allow_null=True)
+    event_params = ParamsField(required=False, help_text="The params of a sample trigger event")
+
+    def validate_event_params(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object")
+        return value
+
+
+class CampaignPreviewOutputSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    body = serializers.CharField()
+    url = serializers.CharField()
+    icon = serializers.CharField()
+    image = serializers.CharField()
+
+
+class CampaignTestInputSerializer(CampaignPreviewInputSerializer):
+    contact_id = serializers.IntegerField()
+
+
+class CampaignTestOutputSerializer(serializers.Serializer):
+    scheduled = serializers.IntegerField(help_text="Deliveries (one per device), sent now")
+
+
+class OpenInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=64)
+
+
+class OpenOutputSerializer(serializers.Serializer):
+    opened_at = serializers.DateTimeField()
+
+
+class PushPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PushPolicy
+        fields = ["daily_cap"]

@@ -1,0 +1,232 @@
+"""Writing campaigns: create, update, activate, pause, archive. Every change to what is active
+re-syncs which event types ingest must mark for the trigger matcher."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from campaigns.models import Campaign, Delivery
+from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
+from contacts.models import App
+from events.models import EventType
+from segments.conditions.validation import where_validate
+from segments.models import Segment, SegmentChange
+
+MAX_DELAY = timedelta(days=30)
+MAX_TTL_SECONDS = 28 * 86_400  # what push services keep at most (4 weeks)
+EDITABLE_FIELDS = {
+    "name",
+    "kind",
+    "title",
+    "body",
+    "url",
+    "icon",
+    "image",
+    "ttl_seconds",
+    "urgency",
+    "audience_segment_id",
+    "send_at",
+    "trigger_event",
+    "trigger_where",
+    "delay_seconds",
+    "cancel_event",
+    "cancel_match_param",
+    "recheck_audience",
+    "entry_segment_id",
+    "reentry",
+    "reentry_hours",
+    "quiet_start",
+    "quiet_end",
+    "quiet_action",
+}
+
+
+def campaign_create(*, app: App, **fields) -> Campaign:
+    campaign = Campaign(app=app, status=Campaign.Status.DRAFT)
+    return _save(campaign, fields)
+
+
+def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+    if campaign.status == Campaign.Status.ARCHIVED:
+        raise ValidationError({"status": ["an archived campaign can't be changed"]})
+    if campaign.kind == Campaign.Kind.BROADCAST and campaign.fanned_out_at is not None:
+        raise ValidationError({"status": ["this broadcast has already been sent"]})
+    return _save(campaign, fields)
+
+
+def _save(campaign: Campaign, fields: dict) -> Campaign:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["is not a campaign field"] for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    campaign_validate(campaign=campaign)
+    with transaction.atomic():
+        _register_event_types(campaign)
+        campaign.save()
+        _sync_trigger_types(campaign.app)
+    return campaign
+
+
+def campaign_activate(*, campaign: Campaign) -> Campaign:
+    if campaign.status == Campaign.Status.ARCHIVED:
+        raise ValidationError({"status": ["an archived campaign can't be activated"]})
+    campaign_validate(campaign=campaign)
+    with transaction.atomic():
+        if campaign.kind == Campaign.Kind.SEGMENT_ENTRY and campaign.activated_at is None:
+            # Contacts already in the segment did not "enter" it: start after today's history.
+            last = SegmentChange.objects.filter(segment_id=campaign.entry_segment_id).aggregate(
+                last=Max("pk")
+            )["last"]
+            campaign.entry_cursor = last or 0
+        campaign.status = Campaign.Status.ACTIVE
+        campaign.activated_at = campaign.activated_at or timezone.now()
+        campaign.save(update_fields=["status", "activated_at", "entry_cursor", "updated_at"])
+        _sync_trigger_types(campaign.app)
+    if campaign.kind == Campaign.Kind.BROADCAST:
+        transaction.on_commit(_nudge_broadcasts, robust=True)
+    return campaign
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Paused: nothing new is scheduled and nothing is sent; scheduled rows wait for resume."""
+    if campaign.status != Campaign.Status.ACTIVE:
+        raise ValidationError(
+            {"status": [f"only an active campaign can be paused (it is {campaign.status})"]}
+        )
+    return _set_status(campaign, Campaign.Status.PAUSED)
+
+
+def campaign_archive(*, campaign: Campaign) -> Campaign:
+    """Archived: what was still scheduled is cancelled."""
+    with transaction.atomic():
+        campaign.deliveries.filter(status=Delivery.Status.SCHEDULED).update(
+            status=Delivery.Status.CANCELLED, reason="campaign archived"
+        )
+        return _set_status(campaign, Campaign.Status.ARCHIVED)
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """A draft that never ran is deleted; anything else is archived, so its log stays."""
+    if campaign.status == Campaign.Status.DRAFT and not campaign.deliveries.exists():
+        with transaction.atomic():
+            campaign.delete()
+            _sync_trigger_types(campaign.app)
+        return
+    if campaign.status != Campaign.Status.ARCHIVED:
+        campaign_archive(campaign=campaign)
+
+
+def _set_status(campaign: Campaign, status: str) -> Campaign:
+    with transaction.atomic():
+        campaign.status = status
+        campaign.save(update_fields=["status", "updated_at"])
+        _sync_trigger_types(campaign.app)
+    return campaign
+
+
+def campaign_validate(*, campaign: Campaign) -> None:
+    """Raise ValidationError({field: [reasons]}) unless the campaign can be saved as it is."""
+    errors: dict[str, list[str]] = {}
+    if not (campaign.name or "").strip():
+        errors["name"] = ["is required"]
+    if campaign.kind not in Campaign.Kind.values:
+        errors["kind"] = [f"must be one of {', '.join(Campaign.Kind.values)}"]
+    if not (campaign.title or "").strip():
+        errors["title"] = ["is required"]
+    errors.update(template_errors(**{f: getattr(campaign, f) for f in TEMPLATE_FIELDS}))
+    if not 0 <= (campaign.ttl_seconds or 0) <= MAX_TTL_SECONDS:
+        errors["ttl_seconds"] = [f"must be between 0 and {MAX_TTL_SECONDS} (4 weeks)"]
+    if campaign.urgency not in Campaign.Urgency.values:
+        errors["urgency"] = [f"must be one of {', '.join(Campaign.Urgency.values)}"]
+    for field in ("audience_segment_id", "entry_segment_id"):
+        segment_id = getattr(campaign, field)
+        if (
+            segment_id is not None
+            and not Segment.objects.filter(pk=segment_id, app_id=campaign.app_id).exists()
+        ):
+            errors[field] = [f"no segment {segment_id} in this app"]
+    errors.update(_kind_errors(campaign))
+    errors.update(_rule_errors(campaign))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _kind_errors(campaign: Campaign) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if campaign.kind == Campaign.Kind.EVENT:
+        if not (campaign.trigger_event or "").strip():
+            errors["trigger_event"] = ["is required for an event-triggered campaign"]
+        elif not isinstance(campaign.trigger_where, list):
+            errors["trigger_where"] = ["must be a list of filters"]
+        else:
+            try:
+                where_validate(
+                    app=campaign.app,
+                    event_name=campaign.trigger_event,
+                    filters=campaign.trigger_where,
+                    field="trigger_where",
+                )
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if campaign.delay_seconds > MAX_DELAY.total_seconds():
+            errors["delay_seconds"] = ["must be at most 30 days (2592000 seconds)"]
+        if campaign.cancel_match_param and not campaign.cancel_event:
+            errors["cancel_match_param"] = ["needs a cancel_event"]
+        if campaign.cancel_event and campaign.cancel_event == campaign.trigger_event:
+            errors["cancel_event"] = ["must differ from the trigger event"]
+    if campaign.kind == Campaign.Kind.SEGMENT_ENTRY and campaign.entry_segment_id is None:
+        errors["entry_segment_id"] = ["is required for a segment entry campaign"]
+    if campaign.kind == Campaign.Kind.BROADCAST and campaign.recheck_audience:
+        errors["recheck_audience"] = ["applies to triggered campaigns only"]
+    return errors
+
+
+def _rule_errors(campaign: Campaign) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if campaign.reentry not in Campaign.Reentry.values:
+        errors["reentry"] = [f"must be one of {', '.join(Campaign.Reentry.values)}"]
+    if campaign.reentry == Campaign.Reentry.HOURS and not campaign.reentry_hours:
+        errors["reentry_hours"] = ["is required (at least 1) with reentry 'hours'"]
+    if (campaign.quiet_start is None) != (campaign.quiet_end is None):
+        errors["quiet_end" if campaign.quiet_end is None else "quiet_start"] = [
+            "quiet hours need both a start and an end"
+        ]
+    elif isinstance(campaign.quiet_start, time) and campaign.quiet_start == campaign.quiet_end:
+        errors["quiet_end"] = ["must differ from quiet_start"]
+    if campaign.quiet_action not in Campaign.QuietAction.values:
+        errors["quiet_action"] = [f"must be one of {', '.join(Campaign.QuietAction.values)}"]
+    return errors
+
+
+def _register_event_types(campaign: Campaign) -> None:
+    """A campaign may name an event no client has sent yet: register it, so that ingest can mark
+    the first one."""
+    for name in {campaign.trigger_event, campaign.cancel_event} - {""}:
+        EventType.objects.get_or_create(
+            app=campaign.app,
+            name=name,
+            defaults={"is_system": name.startswith("@")},
+        )
+
+
+def _sync_trigger_types(app: App) -> None:
+    """Ingest marks exactly the events that an active campaign starts or cancels on."""
+    active = Campaign.objects.filter(
+        app=app, status=Campaign.Status.ACTIVE, kind=Campaign.Kind.EVENT
+    )
+    names = {n for pair in active.values_list("trigger_event", "cancel_event") for n in pair} - {""}
+    types = EventType.objects.filter(app=app)
+    types.filter(triggers_campaigns=True).exclude(name__in=names).update(triggers_campaigns=False)
+    types.filter(name__in=names, triggers_campaigns=False).update(triggers_campaigns=True)
+
+
+def _nudge_broadcasts() -> None:
+    from campaigns.tasks import broadcasts_start_due_task
+
+    broadcasts_start_due_task.delay()

@@ -1,0 +1,47 @@
+"""Trying a campaign out: render its message for a contact and an event, or send it to one
+contact now (whatever the campaign's status and rules: that is what a test is for)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
+from campaigns.services.templates import templates_render
+from contacts.models import Contact
+
+
+def campaign_preview(
+    *, campaign: Campaign, contact: Contact | None, event_params: dict | None
+) -> dict[str, str]:
+    text = templates_render(
+        {"title": campaign.title, "body": campaign.body, "url": campaign.url},
+        contact=contact,
+        event_params=event_params,
+    )
+    return {**text, "icon": campaign.icon, "image": campaign.image}
+
+
+def campaign_send_test(
+    *, campaign: Campaign, contact: Contact, event_params: dict | None = None
+) -> ScheduleResult:
+    if contact.app_id != campaign.app_id:
+        raise ValidationError({"contact_id": ["is not a contact of this app"]})
+    now = timezone.now()
+    reach = Reach(
+        contact_id=contact.pk,
+        source=f"test:{uuid.uuid4()}",
+        due_at=now,
+        event_params=event_params or {},
+    )
+    result = deliveries_schedule(campaign=campaign, reaches=[reach], now=now, is_test=True)
+    if not result.scheduled:
+        raise ValidationError({"contact_id": ["this contact has no push-permitted device"]})
+    from campaigns.tasks import deliveries_dispatch_task
+
+    transaction.on_commit(deliveries_dispatch_task.delay, robust=True)
+    return result

@@ -1,0 +1,54 @@
+"""Message templates in Liquid (python-liquid): `{{ event.amount }}`, `{{ event["sign up date"] }}`,
+`{{ contact.first_name | default: "there" }}`. Unknown names render empty, as marketers expect."""
+
+from __future__ import annotations
+
+import functools
+
+from liquid import Environment
+from liquid.exceptions import LiquidError
+
+from contacts.models import Contact
+
+TEMPLATE_FIELDS = ("title", "body", "url")
+_environment = Environment()
+
+
+def template_errors(**templates: str) -> dict[str, list[str]]:
+    """{field: [reason]} for each template that does not parse."""
+    errors = {}
+    for field, source in templates.items():
+        try:
+            _parse(source or "")
+        except LiquidError as exc:
+            errors[field] = [f"is not a valid Liquid template: {str(exc).splitlines()[0]}"]
+    return errors
+
+
+def templates_render(
+    templates: dict[str, str], *, contact: Contact | None, event_params: dict | None
+) -> dict[str, str]:
+    """Render each template for a contact and the trigger event's params."""
+    scope = {"contact": contact_scope(contact), "event": event_params or {}}
+    return {field: _parse(source or "").render(**scope) for field, source in templates.items()}
+
+
+def contact_scope(contact: Contact | None) -> dict:
+    """What `{{ contact.x }}` sees: custom fields by name, then the contact's own fields."""
+    if contact is None:
+        return {}
+    return {
+        **(contact.custom_fields or {}),
+        "id": contact.pk,
+        "external_id": contact.external_id,
+        "email": contact.email,
+        "phone": contact.phone,
+        "country": contact.country,
+        "language": contact.language,
+        "timezone": contact.timezone,
+    }
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(source: str):
+    return _environment.from_string(source)
