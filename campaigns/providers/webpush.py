@@ -1,0 +1,205 @@
+"""Web push (RFC 8030 protocol, RFC 8291 encryption, RFC 8292 VAPID) through pywebpush.
+
+pywebpush's defaults are unsafe for a sender: TTL 0 (the push service drops the message unless
+the browser is online at that instant) and no timeout (a stuck push service blocks a worker
+forever), and `webpush()` writes `aud`/`exp` into the claims dict it is given. So this module
+builds fresh VAPID headers for every send and calls `WebPusher.send` with an explicit ttl and
+timeout, over one keep-alive `requests.Session` per thread.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from urllib.request import getproxies
+
+import orjson
+import requests
+from django.conf import settings
+from py_vapid import VapidException
+from pywebpush import WebPusher, WebPushException
+from requests.exceptions import ChunkedEncodingError
+
+from campaigns.providers.base import Outcome, PushMessage, SendOutcome
+from campaigns.vapid import VapidKeys, vapid_keys
+
+if TYPE_CHECKING:
+    from contacts.models import Device
+
+# RFC 8030 section 7.2: a push service must accept 4096 bytes of (encrypted) body; more may be
+# refused with 413. An aes128gcm body (RFC 8188) is a header, then records of at most rs bytes:
+#   header = salt 16 + rs 4 + key id length 1 + key id 65 (the sender's P-256 point) = 86 bytes;
+#   record = plaintext + 1 padding delimiter + 16 GCM tag (http_ece uses rs=4096, so one record
+#            holds up to 4079 bytes of plaintext and any payload below fits in one).
+# Hence 4096 - 86 - 1 - 16 = 3993 bytes of plaintext, the figure RFC 8291 section 4 gives;
+# tests/campaigns/test_webpush_provider.py checks it against http_ece's output.
+MAX_BODY_BYTES = 4096
+MAX_PLAINTEXT_BYTES = MAX_BODY_BYTES - 86 - 1 - 16
+
+DEFAULT_TIMEOUT_SECONDS = 10.0  # for connecting, and again for each wait on the response
+VAPID_EXPIRY_SECONDS = 12 * 3600  # RFC 8292: at most 24 hours ahead
+RETRY_AFTER_MAX_SECONDS = 3600.0  # a Retry-After further out than this is clamped to it
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+SENT_STATUSES = (200, 201, 202)
+GONE_STATUSES = (404, 410)
+
+
+def endpoint_allowed(url: object) -> str | None:
+    """The reason a subscription endpoint is refused, or None if it may be sent to."""
+    if not isinstance(url, str) or not url:
+        return "the subscription has no endpoint"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a malformed port)
+    except ValueError:
+        return f"invalid endpoint URL {url[:100]!r}"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        if settings.WEBPUSH_ALLOW_HTTP_LOCALHOST:
+            return None
+        return "http endpoints on localhost need the setting WEBPUSH_ALLOW_HTTP_LOCALHOST"
+    return "push endpoints must use https"
+
+
+def encode_payload(message: PushMessage) -> bytes:
+    """The JSON the service worker receives; keys of `message.data` come last and win."""
+    fields = {
+        "title": message.title,
+        "body": message.body,
+        "url": message.url,
+        "icon": message.icon,
+        "image": message.image,
+    }
+    return orjson.dumps({**fields, **message.data})
+
+
+def _size_error(payload: bytes) -> str | None:
+    if len(payload) <= MAX_PLAINTEXT_BYTES:
+        return None
+    return (
+        f"the push payload is {len(payload)} bytes of JSON; web push allows at most "
+        f"{MAX_PLAINTEXT_BYTES} ({MAX_BODY_BYTES} once encrypted)"
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay in seconds, or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
+
+
+class WebPushProvider:
+    """Sends to `device.subscription` (a PushSubscription's JSON). Safe to share across threads."""
+
+    def __init__(
+        self, keys: VapidKeys | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
+        self.keys = keys or vapid_keys()
+        self.timeout = timeout
+        self._signer = self.keys.signer()  # parsed once; signing keeps no state
+
+    def payload_too_large(self, message: PushMessage) -> str | None:
+        return _size_error(encode_payload(message))
+
+    def send(self, device: Device, message: PushMessage) -> SendOutcome:
+        subscription = device.subscription if isinstance(device.subscription, dict) else {}
+        endpoint = subscription.get("endpoint")
+        payload = encode_payload(message)
+        if error := endpoint_allowed(endpoint) or _size_error(payload):
+            return SendOutcome(Outcome.FAILED, error=error)
+        try:
+            pusher = WebPusher(subscription, requests_session=_session())
+            headers = self._headers(endpoint, message)
+            response = pusher.send(payload, headers, ttl=message.ttl, timeout=self.timeout)
+        except (requests.Timeout, requests.ConnectionError, ChunkedEncodingError) as exc:
+            return SendOutcome(Outcome.RETRY, error=f"push service unreachable: {exc}")
+        except requests.TooManyRedirects:
+            return SendOutcome(Outcome.FAILED, error="the push service answered with a redirect")
+        except requests.RequestException as exc:
+            return SendOutcome(Outcome.FAILED, error=f"push request failed: {exc}")
+        except (WebPushException, VapidException, ValueError, TypeError, binascii.Error) as exc:
+            # pywebpush and cryptography reject malformed subscription keys this way
+            return SendOutcome(Outcome.FAILED, error=f"invalid subscription or VAPID key: {exc}")
+        return response_outcome(response)
+
+    def _headers(self, endpoint: str, message: PushMessage) -> dict[str, str]:
+        parts = urlsplit(endpoint)
+        host = parts.netloc.rpartition("@")[2]
+        # A new dict each time: the audience is the endpoint's origin, which differs per device.
+        claims = {
+            "sub": self.keys.subject,
+            "aud": f"{parts.scheme}://{host}",
+            "exp": int(time.time()) + VAPID_EXPIRY_SECONDS,
+        }
+        headers = {**self._signer.sign(claims), "Urgency": message.urgency}
+        if message.topic:
+            headers["Topic"] = message.topic
+        return headers
+
+
+def response_outcome(response: requests.Response) -> SendOutcome:
+    """Maps the push service's answer (RFC 8030 section 5, and what FCM and Mozilla send)."""
+    status = response.status_code
+    if status in SENT_STATUSES:
+        return SendOutcome(Outcome.SENT, status=status)
+    detail = f"{status} {response.reason or ''}: {response.text[:200]}".strip(" :")
+    if status in GONE_STATUSES:
+        return SendOutcome(Outcome.GONE, error=f"subscription gone ({detail})", status=status)
+    if status == 413:
+        error = f"the push service refused the payload as too large ({detail})"
+        return SendOutcome(Outcome.FAILED, error=error, status=status)
+    if status in (408, 429) or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return SendOutcome(Outcome.RETRY, retry_after, f"push service busy ({detail})", status)
+    if status in (400, 401, 403):
+        error = f"the push service refused the request; check the VAPID keys and subject ({detail})"
+        return SendOutcome(Outcome.FAILED, error=error, status=status)
+    return SendOutcome(Outcome.FAILED, error=f"unexpected answer ({detail})", status=status)
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's session: keep-alive connections to the push services it sends to.
+
+    requests.Session is not thread-safe, hence one per thread."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        # A redirect would be followed as a GET, or lead to an endpoint that was never checked.
+        session.max_redirects = 0
+        # With trust_env, requests scans the whole environment for proxy settings on every
+        # request (a fifth of a send's CPU) and may add ~/.netrc credentials over VAPID's
+        # Authorization: keep it only where a proxy is configured.
+        session.trust_env = bool(getproxies())
+    return session
+
+
+def _forget_sessions() -> None:
+    """A forked child (a Celery prefork worker) must not share its parent's sockets."""
+    global _local
+    _local = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_sessions)
