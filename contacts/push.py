@@ -6,23 +6,25 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
-def push_endpoint_error(endpoint: str) -> str | None:
-    """Why an endpoint is refused, or None. Browsers only hand out https endpoints; http is for
-    local push services (tests, development) when WEBPUSH_ALLOW_HTTP_LOCALHOST is on."""
+def push_endpoint_error(endpoint: object) -> str | None:
+    """Why a subscription endpoint is refused, or None. Browsers only hand out https endpoints;
+    http is for local push services (tests, development) when WEBPUSH_ALLOW_HTTP_LOCALHOST is on."""
+    if not isinstance(endpoint, str) or not endpoint:
+        return "is missing"
     try:
         parts = urlsplit(endpoint)
-        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError:
-        return "is not a URL"
-    if not host:
-        return "is not a URL"
+        return f"is not a valid URL ({endpoint[:100]!r})"
+    if not parts.hostname:
+        return "is not a valid URL (no host)"
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and host in LOCAL_HOSTS and settings.WEBPUSH_ALLOW_HTTP_LOCALHOST:
-        return None
-    if parts.scheme == "http" and host in LOCAL_HOSTS:
-        return "must be an https URL (http://localhost needs WEBPUSH_ALLOW_HTTP_LOCALHOST)"
-    return "must be an https URL"
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        if settings.WEBPUSH_ALLOW_HTTP_LOCALHOST:
+            return None
+        return "must use https (http on localhost needs the setting WEBPUSH_ALLOW_HTTP_LOCALHOST)"
+    return "must use https"

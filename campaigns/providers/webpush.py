@@ -28,6 +28,7 @@ from requests.exceptions import ChunkedEncodingError
 
 from campaigns.providers.base import Outcome, PushMessage, SendOutcome
 from campaigns.vapid import VapidKeys, vapid_keys
+from contacts.push import push_endpoint_error
 
 if TYPE_CHECKING:
     from contacts.models import Device
@@ -42,31 +43,11 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 4096
 MAX_PLAINTEXT_BYTES = MAX_BODY_BYTES - 86 - 1 - 16
 
-DEFAULT_TIMEOUT_SECONDS = 10.0  # for connecting, and again for each wait on the response
 VAPID_EXPIRY_SECONDS = 12 * 3600  # RFC 8292: at most 24 hours ahead
 RETRY_AFTER_MAX_SECONDS = 3600.0  # a Retry-After further out than this is clamped to it
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 SENT_STATUSES = (200, 201, 202)
 GONE_STATUSES = (404, 410)
-
-
-def endpoint_allowed(url: object) -> str | None:
-    """The reason a subscription endpoint is refused, or None if it may be sent to."""
-    if not isinstance(url, str) or not url:
-        return "the subscription has no endpoint"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a malformed port)
-    except ValueError:
-        return f"invalid endpoint URL {url[:100]!r}"
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
-        if settings.WEBPUSH_ALLOW_HTTP_LOCALHOST:
-            return None
-        return "http endpoints on localhost need the setting WEBPUSH_ALLOW_HTTP_LOCALHOST"
-    return "push endpoints must use https"
 
 
 def encode_payload(message: PushMessage) -> bytes:
@@ -111,11 +92,10 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 class WebPushProvider:
     """Sends to `device.subscription` (a PushSubscription's JSON). Safe to share across threads."""
 
-    def __init__(
-        self, keys: VapidKeys | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
-    ) -> None:
+    def __init__(self, keys: VapidKeys | None = None, *, timeout: float | None = None) -> None:
         self.keys = keys or vapid_keys()
-        self.timeout = timeout
+        # for connecting, and again for each wait on the response
+        self.timeout = timeout or settings.PUSH_TIMEOUT_SECONDS
         self._signer = self.keys.signer()  # parsed once; signing keeps no state
 
     def payload_too_large(self, message: PushMessage) -> str | None:
@@ -125,7 +105,9 @@ class WebPushProvider:
         subscription = device.subscription if isinstance(device.subscription, dict) else {}
         endpoint = subscription.get("endpoint")
         payload = encode_payload(message)
-        if error := endpoint_allowed(endpoint) or _size_error(payload):
+        if reason := push_endpoint_error(endpoint):
+            return SendOutcome(Outcome.FAILED, error=f"the subscription's endpoint {reason}")
+        if error := _size_error(payload):
             return SendOutcome(Outcome.FAILED, error=error)
         try:
             pusher = WebPusher(subscription, requests_session=_session())

@@ -17,9 +17,14 @@ KEYS = {
 }
 
 
-def subscribe(app, user: str, *, endpoint: str | None = None, granted: bool = True) -> Contact:
+def subscribe(
+    app, user: str, *, endpoint: str | None = None, granted: bool = True, subscription=None
+) -> Contact:
     """A contact with one web push device (as the browser SDK registers it)."""
-    subscription = {"endpoint": endpoint or f"https://push.example/{user}", "keys": KEYS}
+    subscription = subscription or {
+        "endpoint": endpoint or f"https://push.example/{user}",
+        "keys": KEYS,
+    }
     result = events_ingest(
         app=app,
         payloads=[

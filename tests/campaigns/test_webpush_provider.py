@@ -27,10 +27,10 @@ from campaigns.providers.webpush import (
     RETRY_AFTER_MAX_SECONDS,
     WebPushProvider,
     encode_payload,
-    endpoint_allowed,
     parse_retry_after,
 )
 from contacts.models import Device
+from contacts.push import push_endpoint_error
 from tests.campaigns.push_service import _Refused, verify_vapid
 
 MESSAGE = PushMessage(
@@ -222,7 +222,10 @@ def test_malformed_subscription_keys_fail_without_a_request(provider, push_servi
 def test_a_device_without_subscription_fails(provider):
     outcome = provider.send(Device(platform="web", token="t", subscription=None), MESSAGE)
 
-    assert (outcome.kind, outcome.error) == (Outcome.FAILED, "the subscription has no endpoint")
+    assert (outcome.kind, outcome.error) == (
+        Outcome.FAILED,
+        "the subscription's endpoint is missing",
+    )
 
 
 # The payload limit
@@ -268,7 +271,7 @@ def test_a_payload_over_the_limit_is_refused_before_any_request(provider, push_s
 def test_https_endpoints_are_allowed(url, settings):
     settings.WEBPUSH_ALLOW_HTTP_LOCALHOST = False
 
-    assert endpoint_allowed(url) is None
+    assert push_endpoint_error(url) is None
 
 
 @pytest.mark.parametrize(
@@ -276,10 +279,10 @@ def test_https_endpoints_are_allowed(url, settings):
 )
 def test_http_localhost_is_allowed_only_with_the_setting(url, settings):
     settings.WEBPUSH_ALLOW_HTTP_LOCALHOST = True
-    assert endpoint_allowed(url) is None
+    assert push_endpoint_error(url) is None
 
     settings.WEBPUSH_ALLOW_HTTP_LOCALHOST = False
-    assert "WEBPUSH_ALLOW_HTTP_LOCALHOST" in endpoint_allowed(url)
+    assert "WEBPUSH_ALLOW_HTTP_LOCALHOST" in push_endpoint_error(url)
 
 
 @pytest.mark.parametrize(
@@ -299,7 +302,7 @@ def test_http_localhost_is_allowed_only_with_the_setting(url, settings):
 def test_other_endpoints_are_refused(url, settings):
     settings.WEBPUSH_ALLOW_HTTP_LOCALHOST = True
 
-    assert endpoint_allowed(url)
+    assert push_endpoint_error(url)
 
 
 def test_a_refused_endpoint_is_not_sent_to(provider, push_service, settings):

@@ -66,9 +66,9 @@ def test_the_commit_signal_says_how_many_marks_were_left(
 @pytest.mark.parametrize(
     ("endpoint", "allow_http", "reason"),
     [
-        ("http://push.example/abc", True, "must be an https URL"),
+        ("http://push.example/abc", True, "must use https"),
         ("http://127.0.0.1:8123/abc", False, "WEBPUSH_ALLOW_HTTP_LOCALHOST"),
-        ("https:///nohost", True, "is not a URL"),
+        ("https:///nohost", True, "is not a valid URL"),
     ],
 )
 def test_refused_push_endpoints_are_a_400(track, settings, endpoint, allow_http, reason):

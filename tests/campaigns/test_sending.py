@@ -1,0 +1,347 @@
+"""Sending for real: deliveries claimed, encrypted with pywebpush and posted to a local push
+service that decrypts them and checks the VAPID signature; every answer's consequence; the
+send-time rules; opens; and the guarantees (a duplicated task or a dead worker sends once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from campaigns.models import Campaign, Delivery
+from campaigns.providers.base import MAX_ATTEMPTS
+from campaigns.services.broadcasts import broadcasts_start_due
+from campaigns.services.dispatch import (
+    deliveries_claim_due,
+    deliveries_release_expired,
+)
+from campaigns.services.entries import segment_entries_match
+from campaigns.services.policy import push_policy_update
+from campaigns.services.sending import deliveries_send
+from campaigns.services.triggers import trigger_marks_process
+from contacts.models import Device
+from events import catalog
+from events.models import Event, EventType
+from events.services.event_types import event_type_set_segmentation
+from segments.services import segment_create, segment_refresh
+from tests.campaigns.factories import active_campaign, subscribe, track
+
+
+@pytest.fixture
+def shopper(app, push_service):
+    """Ann, subscribed in a browser whose push service is the local one."""
+    subscription = push_service.subscription()
+    contact = subscribe(app, "ann", subscription=subscription)
+    contact.subscription = subscription
+    return contact
+
+
+def dispatch(now=None) -> None:
+    """What the periodic dispatcher and its send tasks do, inline."""
+    for claim in deliveries_claim_due(now=now):
+        deliveries_send(claim=claim, now=now)
+
+
+def sent_events(name: str) -> list[Event]:
+    return list(Event.objects.filter(event_type__name=name).order_by("pk"))
+
+
+def test_a_triggered_push_arrives_decrypted_with_its_headers(app, shopper, push_service):
+    campaign = active_campaign(
+        app,
+        title="Thanks {{ contact.first_name | default: 'there' }}",
+        body="{{ event.amount }} paid",
+        url="https://shop.example/orders/{{ event.order_id }}",
+        urgency="high",
+        ttl_seconds=3600,
+    )
+    track(app, "ann", "purchase_completed", amount=49.99, order_id="A1")
+    trigger_marks_process()
+    dispatch()
+
+    [received] = push_service.wait_for(1)
+    delivery = Delivery.objects.get()
+    assert received.payload["title"] == "Thanks there"
+    assert received.payload["body"] == "49.99 paid"
+    assert received.payload["url"] == "https://shop.example/orders/A1"
+    assert received.payload["open_token"] == delivery.open_token
+    assert received.payload["open_url"].endswith("/api/v1/push/opened")
+    assert (received.ttl, received.urgency, received.topic) == (3600, "high", f"d{delivery.pk}")
+    assert received.claims["sub"].startswith("mailto:")
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 1)
+    assert delivery.sent_at is not None
+    [sent] = sent_events(catalog.NOTIFICATION_SENT)
+    assert sent.params["campaign_id"] == campaign.pk
+    assert sent.contact_id == shopper.pk
+
+
+def test_the_whole_chain_runs_from_the_commit_of_the_event(
+    app, shopper, push_service, django_capture_on_commit_callbacks
+):
+    active_campaign(app)
+    with django_capture_on_commit_callbacks(execute=True):
+        track(app, "ann", "purchase_completed")
+    push_service.wait_for(1)
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_a_gone_subscription_invalidates_the_device_and_is_never_retried(
+    app, shopper, push_service
+):
+    active_campaign(app)
+    push_service.answer(shopper.subscription, 410)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    dispatch()
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert "gone" in delivery.last_error
+    device = Device.objects.get(contact=shopper)
+    assert device.invalidated_at is not None and not device.push_permission_granted
+    assert [e.params for e in sent_events(catalog.OPT_OUT)] == [{"subtype": "invalidated"}]
+    assert len(sent_events(catalog.NOTIFICATION_FAILED)) == 1
+    dispatch(now=datetime.now(UTC) + timedelta(days=1))
+    assert len(push_service.received()) == 1
+
+
+def test_too_many_requests_is_retried_after_retry_after(app, shopper, push_service):
+    active_campaign(app)
+    push_service.answer(shopper.subscription, 429, retry_after="120")
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    before = datetime.now(UTC)
+    dispatch(now=before)
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SCHEDULED, 1)
+    assert delivery.due_at == before + timedelta(seconds=120)
+    push_service.answer(shopper.subscription, 201)
+    dispatch(now=before + timedelta(seconds=60))
+    assert len(push_service.received()) == 1  # not yet due
+    dispatch(now=before + timedelta(seconds=121))
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
+
+
+def test_server_errors_retry_with_backoff_then_give_up(app, shopper, push_service):
+    active_campaign(app)
+    push_service.answer(shopper.subscription, 503)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    now = datetime.now(UTC)
+    for _ in range(MAX_ATTEMPTS):
+        dispatch(now=now)
+        now += timedelta(days=1)  # past any backoff
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, MAX_ATTEMPTS)
+    assert delivery.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    assert len(push_service.received()) == MAX_ATTEMPTS
+
+
+def test_a_payload_the_push_service_refuses_as_too_large_fails_for_good(app, shopper, push_service):
+    active_campaign(app)
+    push_service.answer(shopper.subscription, 413)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    dispatch()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert "too large" in delivery.last_error
+
+
+def test_a_task_delivered_twice_sends_once(app, shopper, push_service):
+    active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    [claim] = deliveries_claim_due()
+    deliveries_send(claim=claim)
+    deliveries_send(claim=claim)  # the broker redelivered the task
+    assert len(push_service.received()) == 1
+
+
+def test_a_claim_whose_worker_died_is_sent_once_after_the_lease(
+    app, shopper, push_service, settings
+):
+    settings.DELIVERY_LEASE_SECONDS = 60
+    active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    now = datetime.now(UTC)
+    [lost] = deliveries_claim_due(now=now)  # ... and the worker is killed
+    assert deliveries_release_expired(now=now + timedelta(seconds=30)) == 0
+    assert deliveries_claim_due(now=now + timedelta(seconds=30)) == []
+    assert deliveries_release_expired(now=now + timedelta(seconds=61)) == 1
+    dispatch(now=now + timedelta(seconds=61))
+    deliveries_send(claim=lost)  # the old task finally runs: the rows are no longer its
+    assert len(push_service.received()) == 1
+    assert Delivery.objects.get().attempts == 2
+
+
+def test_a_paused_campaign_sends_nothing_until_resumed(app, shopper, push_service):
+    from campaigns.services.campaigns import campaign_activate, campaign_pause
+
+    campaign = active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    campaign_pause(campaign=campaign)
+    dispatch()
+    assert Delivery.objects.get().status == Delivery.Status.SCHEDULED
+    campaign_activate(campaign=campaign)
+    dispatch()
+    assert len(push_service.received()) == 1
+
+
+def test_a_pending_cancel_holds_the_due_push_back(app, shopper, push_service):
+    active_campaign(app, cancel_event="order_cancelled")
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    track(app, "ann", "order_cancelled")  # marked, not handled yet
+    dispatch()
+    assert push_service.received() == []
+    trigger_marks_process()
+    dispatch()
+    assert Delivery.objects.get().status == Delivery.Status.CANCELLED
+    assert push_service.received() == []
+
+
+def test_the_daily_cap_skips_and_says_so(app, shopper, push_service):
+    push_policy_update(app=app, daily_cap=1)
+    active_campaign(app)
+    track(app, "ann", "purchase_completed", order_id=1)
+    trigger_marks_process()
+    dispatch()
+    track(app, "ann", "purchase_completed", order_id=2)
+    trigger_marks_process()
+    dispatch()
+    statuses = list(Delivery.objects.order_by("pk").values_list("status", "reason"))
+    assert statuses == [("sent", ""), ("skipped", "daily cap of 1 pushes reached")]
+    assert len(push_service.received()) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "status"),
+    [
+        (Campaign.QuietAction.DELAY, Delivery.Status.SCHEDULED),
+        (Campaign.QuietAction.DROP, "skipped"),
+    ],
+)
+def test_quiet_hours_delay_or_drop(app, shopper, push_service, action, status):
+    shopper.timezone = "Europe/Berlin"
+    shopper.save()
+    active_campaign(app, quiet_start=time(22, 0), quiet_end=time(8, 0), quiet_action=action)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    night = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # 00:30 in Berlin
+    Delivery.objects.update(due_at=night)
+    dispatch(now=night)
+    delivery = Delivery.objects.get()
+    assert delivery.status == status
+    if status == Delivery.Status.SCHEDULED:
+        assert delivery.due_at == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
+    else:
+        assert delivery.reason == "quiet hours"
+    assert push_service.received() == []
+
+
+def test_recheck_audience_skips_contacts_who_left_it(app, shopper, push_service):
+    vips = segment_create(
+        app=app,
+        name="Germans",
+        conditions={"type": "contact", "field": "country", "op": "=", "value": "DE"},
+    )
+    shopper.country = "DE"
+    shopper.save()
+    segment_refresh(segment=vips)
+    active_campaign(app, audience_segment_id=vips.pk, recheck_audience=True, delay_seconds=60)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    shopper.country = "FR"
+    shopper.save()
+    segment_refresh(segment=vips)
+    dispatch(now=datetime.now(UTC) + timedelta(minutes=2))
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.reason) == ("skipped", "no longer in the audience segment")
+
+
+def test_an_open_report_records_the_open_once(app, shopper, push_service, client):
+    campaign = active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    dispatch()
+    [received] = push_service.wait_for(1)
+    for _ in range(2):  # a double click
+        response = client.post(
+            "/api/v1/push/opened",
+            {"token": received.payload["open_token"]},
+            content_type="application/json",
+        )
+        assert response.status_code == 200
+    assert Delivery.objects.get().opened_at is not None
+    [opened] = sent_events(catalog.NOTIFICATION_OPENED)
+    assert opened.params["campaign_id"] == campaign.pk
+
+
+def test_a_broadcast_reaches_every_reachable_device_of_the_audience_once(app, push_service):
+    subscriptions = [push_service.subscription() for _ in range(3)]
+    for index, subscription in enumerate(subscriptions):
+        subscribe(app, f"user{index}", subscription=subscription)
+    subscribe(app, "muted", subscription=push_service.subscription(), granted=False)
+    campaign = active_campaign(app, kind=Campaign.Kind.BROADCAST, name="Sale", title="Sale!")
+    broadcasts_start_due()
+    broadcasts_start_due()  # a second sweep finds it done
+    dispatch()
+    received = push_service.wait_for(3)
+    assert sorted(r.endpoint for r in received) == sorted(s["endpoint"] for s in subscriptions)
+    campaign.refresh_from_db()
+    assert campaign.fanned_out_at is not None
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3
+
+
+def test_a_scheduled_broadcast_waits_for_its_time(app, shopper, push_service):
+    later = datetime.now(UTC) + timedelta(hours=1)
+    active_campaign(app, kind=Campaign.Kind.BROADCAST, name="Later", title="x", send_at=later)
+    assert broadcasts_start_due() == []
+    assert [r.scheduled for r in broadcasts_start_due(now=later)] == [1]
+
+
+def test_a_segment_entry_campaign_reaches_new_members_only(app, push_service):
+    vip_type, _ = EventType.objects.get_or_create(app=app, name="vip_joined")
+    event_type_set_segmentation(event_type=vip_type, enabled=True)
+    vips = segment_create(app=app, name="VIPs", conditions={"type": "event", "event": "vip_joined"})
+    old = push_service.subscription()
+    subscribe(app, "old", subscription=old)
+    track(app, "old", "vip_joined")
+    segment_refresh(segment=vips)
+    active_campaign(
+        app,
+        kind=Campaign.Kind.SEGMENT_ENTRY,
+        name="Welcome VIP",
+        title="Hi",
+        entry_segment_id=vips.pk,
+    )
+    new = push_service.subscription()
+    subscribe(app, "new", subscription=new)
+    track(app, "new", "vip_joined")
+    segment_refresh(segment=vips)
+    assert segment_entries_match().scheduled == 1
+    assert segment_entries_match().scheduled == 0
+    dispatch()
+    [received] = push_service.wait_for(1)
+    assert received.endpoint == new["endpoint"]
+
+
+def test_a_test_send_goes_out_now_for_a_draft(admin_client, app, shopper, push_service):
+    from campaigns.services.campaigns import campaign_create
+
+    draft = campaign_create(
+        app=app, name="Draft", kind="broadcast", title="Hello {{ contact.email }}"
+    )
+    response = admin_client.post(
+        f"/api/v1/campaigns/{draft.pk}/test", {"contact_id": shopper.pk}, format="json"
+    )
+    assert response.status_code == 202
+    dispatch()
+    [received] = push_service.wait_for(1)
+    assert received.payload["title"] == "Hello "
+    assert Delivery.objects.get().is_test
