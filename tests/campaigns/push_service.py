@@ -50,6 +50,7 @@ class Received:
     claims: dict | None  # the verified VAPID JWT claims
     error: str  # why the request was refused, "" if it was not
     at: float  # time.time() on arrival
+    client_port: int  # the sender's side of the connection (the same one if kept alive)
 
     @property
     def ttl(self) -> int | None:
@@ -214,7 +215,11 @@ class LocalPushService:
             status, error = refused.status, str(refused)
         endpoint = f"http://{headers.get('host', '')}{path}"
         with self._arrived:
-            self._received.append(Received(endpoint, status, headers, payload, claims, error, at))
+            self._received.append(
+                Received(
+                    endpoint, status, headers, payload, claims, error, at, request.client_address[1]
+                )
+            )
             self._arrived.notify_all()
         if subscriber and not error and subscriber.hang:
             self._stopping.wait(subscriber.hang)

@@ -107,6 +107,15 @@ def test_each_send_signs_fresh_claims_for_its_own_origin(provider, push_service)
     ]
 
 
+def test_sends_from_one_thread_reuse_one_connection(provider, push_service):
+    subscriptions = [push_service.subscription() for _ in range(3)]
+
+    for subscription in subscriptions:
+        provider.send(device(subscription), MESSAGE)
+
+    assert len({received.client_port for received in push_service.received()}) == 1
+
+
 def test_ttl_zero_is_sent_as_zero(provider, push_service):
     subscription = push_service.subscription()
 
@@ -192,7 +201,7 @@ def test_a_hanging_push_service_is_retried_once_the_timeout_passes(vapid, push_s
     assert outcome.kind == Outcome.RETRY
     assert outcome.status is None
     assert "timed out" in outcome.error
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # connect and read timeouts, on a busy machine
 
 
 def test_an_unreachable_push_service_is_retried(provider, push_service):
