@@ -161,6 +161,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Push sending on a queue of its own (workers for it: `celery worker -Q <name>`), so a broadcast
+# never delays trigger matching and claims; empty: the default queue.
+PUSH_QUEUE = env_str("PUSH_QUEUE", "")
+if PUSH_QUEUE:
+    CELERY_TASK_ROUTES = {"campaigns.tasks.deliveries_send_task": {"queue": PUSH_QUEUE}}
 
 # Product limits.
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 90, minimum=1)
