@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("contacts.api.urls")),
     path("api/v1/", include("segments.api.urls")),
+    path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
 ]
