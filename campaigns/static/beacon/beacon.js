@@ -144,6 +144,7 @@
         ...options,
         endpoint: (options.endpoint || scriptOrigin).replace(/\/+$/, ""),
       };
+      this.config.maxAttempts = Math.max(1, Number(this.config.maxAttempts) || 1);
       const waiting = this.waiting.splice(0);
       for (const item of waiting) item.resolve(this.run(item.command));
       return this._done("init", [options]);
