@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "corsheaders",
     "contacts",
     "events",
     "segments",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware: answers preflights
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +140,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# CORS: customers' pages on any origin call the tracking API and the push endpoints with their
+# ingest key (a Bearer header, never a cookie), and may load the SDK from Beacon. Only those paths:
+# the admin API must never answer a cross-origin browser request.
+CORS_URLS_REGEX = r"^/(api/v1/events(/batch)?|api/v1/push/.*|static/beacon/.*|beacon-sw\.js)$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
 
 # Celery: Redis in production, a serverless filesystem broker by default.
 BROKER_DIR = VAR_DIR / "broker"

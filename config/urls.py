@@ -2,12 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from campaigns import views as campaign_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("contacts.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("campaigns.api.urls")),
+    path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # Development aids, answered only with DEBUG (see campaigns/views.py).
+    path("demo/", campaign_views.demo_page, name="sdk-demo"),
+    path("beacon-sw.js", campaign_views.service_worker, name="service-worker"),
 ]
