@@ -56,8 +56,8 @@ class CampaignForm(forms.ModelForm):
             for field, reasons in exc.message_dict.items():
                 field = field.removesuffix("_id") if field.endswith("segment_id") else field
                 target = field.split("[")[0] if field.split("[")[0] in self.fields else None
-                for reason in reasons:
-                    self.add_error(target, f"{field}: {reason}" if target is None else reason)
+                for reason in reasons:  # a nested path (trigger_where[0].op) is kept in front
+                    self.add_error(target, reason if field == target else f"{field}: {reason}")
         return data
 
 
