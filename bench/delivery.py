@@ -190,10 +190,12 @@ class Celery:
                     pids.append(int(entry.name))
         return pids
 
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
     def check(self) -> None:
         if self.process.poll() is not None:
-            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
-            raise BenchError(f"celery {self.name} exited:\n{tail}")
+            raise BenchError(f"celery {self.name} exited:\n{self.log_tail()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -721,11 +723,13 @@ def run(args, var_dir: str) -> int:
 
     from campaigns.models import Campaign
     from campaigns.services.campaigns import campaign_activate, campaign_create
+    from campaigns.vapid import vapid_keys
     from config.schedules import periodic_tasks_install
     from contacts.services.apps import app_create
 
     call_command("migrate", verbosity=0)
-    periodic_tasks_install()
+    periodic_tasks_install()  # what `manage.py beacon_setup` does at deploy
+    vapid_keys()
     app = app_create(name="Delivery bench", tenant_id="delivery-bench")
     service = PushServiceProcess()
     worker = beat = None
@@ -792,6 +796,11 @@ def run(args, var_dir: str) -> int:
             worker.check()
         wait_quiet(args.wait_quiet, args.wait_timeout)
         floors.append(encryption_seconds(repeat=args.floor_repeat))
+    except BaseException:
+        for process in (worker, beat):
+            if process is not None and (tail := process.log_tail()):
+                say(f"--- the end of the {process.name}'s log:\n{tail}")
+        raise
     finally:
         for process in (beat, worker):
             if process is not None:
