@@ -507,10 +507,12 @@ def broadcast_phase(args, app, service, groups, result: Repeat, run: int, spy_pi
             f"broadcast: {got} pushes to {len(paths)} devices of {args.devices}, "
             f"{len(refused)} refused"
         )
-    time.sleep(1.0)  # the last send task writes its outcomes after its last push
+    # The audience includes the sanity pass's contacts (their pushes go to the verifying
+    # service). The last send task writes its outcomes after its last push.
+    time.sleep(1.0)
     rows = Delivery.objects.filter(campaign=campaign).values_list("status")
     states = dict(rows.annotate(n=Count("pk")))
-    if states.get(Delivery.Status.SENT, 0) != args.devices:
+    if states.get(Delivery.Status.SENT, 0) != args.devices + args.verify_pushes:
         say(f"    (delivery rows 1 s after the last push: {states})")
     first = min(a[1] for a in arrivals)
     last = max(a[1] for a in arrivals)
@@ -638,16 +640,22 @@ def _cpu_text(cpu: Cpu | None) -> str:
     return f"{parts} (of {cpu.parts['machine']:.1f} busy in {cpu.wall:.1f} s)"
 
 
+NOTES_MARKER = "<!-- bench/delivery.py: the notes below are written by hand and kept -->"
+
+
 def write_docs(command: str, body: str) -> None:
-    """Replace this script's section of docs/performance.md (the rest of the file is kept)."""
+    """Replace this script's section of docs/performance.md up to NOTES_MARKER (hand-written
+    analysis after it, and the rest of the file, are kept)."""
     text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
     block = f"{DOCS_HEADING}\n\n```\n{command}\n```\n\n{SETUP_TEXT}\n\n{body}\n"
     section = re.compile(rf"^{re.escape(DOCS_HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
     found = section.search(text)
     if found is None:
-        text = f"{text.rstrip()}\n\n{block}"
+        text = f"{text.rstrip()}\n\n{block}\n{NOTES_MARKER}\n"
     else:
-        text = text[: found.start()] + block + "\n" + text[found.end() :]
+        notes = found.group(0).partition(NOTES_MARKER)[2]
+        block += f"\n{NOTES_MARKER}{notes}" if notes else f"\n{NOTES_MARKER}\n\n"
+        text = text[: found.start()] + block + text[found.end() :]
     DOCS.write_text(text.rstrip("\n") + "\n")
 
 
@@ -701,6 +709,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # A plain `kill` must stop the worker, beat and push service too (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="bench-delivery-")
     try:
         return run(args, var_dir)
