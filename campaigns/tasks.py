@@ -8,7 +8,12 @@ import logging
 from celery import shared_task
 
 from campaigns.services.broadcasts import broadcasts_start_due
-from campaigns.services.dispatch import Claim, deliveries_claim_due, deliveries_release_expired
+from campaigns.services.dispatch import (
+    CLAIM_BATCH,
+    Claim,
+    deliveries_claim_due,
+    deliveries_release_expired,
+)
 from campaigns.services.entries import segment_entries_match
 from campaigns.services.sending import deliveries_send
 from campaigns.services.triggers import trigger_marks_process
@@ -23,12 +28,16 @@ def trigger_marks_process_task() -> int:
         scheduled += batch.scheduled
         due_now |= batch.due_now
     if due_now:
-        deliveries_dispatch_task.delay()
+        deliveries_dispatch()  # here, not queued: one hop less between an event and its push
     return scheduled
 
 
 @shared_task(name="campaigns.tasks.deliveries_dispatch_task")
 def deliveries_dispatch_task() -> int:
+    return deliveries_dispatch()
+
+
+def deliveries_dispatch() -> int:
     """Take back expired claims, claim what is due, hand each claim to a send task."""
     deliveries_release_expired()
     claims = deliveries_claim_due()
@@ -40,6 +49,8 @@ def deliveries_dispatch_task() -> int:
 @shared_task(name="campaigns.tasks.deliveries_send_task")
 def deliveries_send_task(claim_id: str, delivery_ids: list[int]) -> dict:
     report = deliveries_send(claim=Claim(claim_id, delivery_ids))
+    if len(delivery_ids) == CLAIM_BATCH:  # a full claim: more may be due (a broadcast)
+        deliveries_dispatch_task.delay()
     return dict(report.outcomes)
 
 
@@ -47,7 +58,7 @@ def deliveries_send_task(claim_id: str, delivery_ids: list[int]) -> dict:
 def broadcasts_start_due_task() -> int:
     results = broadcasts_start_due()
     if any(result.due_now for result in results):
-        deliveries_dispatch_task.delay()
+        deliveries_dispatch()
     return sum(result.scheduled for result in results)
 
 
@@ -55,5 +66,5 @@ def broadcasts_start_due_task() -> int:
 def segment_entries_match_task() -> int:
     result = segment_entries_match()
     if result.due_now:
-        deliveries_dispatch_task.delay()
+        deliveries_dispatch()
     return result.scheduled

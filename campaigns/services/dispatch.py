@@ -22,6 +22,11 @@ from campaigns.providers.base import MAX_ATTEMPTS
 from events.models import TriggerMark
 
 CLAIM_BATCH = 50  # rows per send task
+# Rows held in sending at most (claimed and queued, or being sent): a broadcast flows through the
+# queue a few claims at a time, each finished send task asking for more, so that its backlog
+# stays in the database (never past the lease in the broker) and a trigger's claim is not queued
+# behind thousands of pushes.
+MAX_IN_FLIGHT = 500
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,11 @@ class Claim:
 
 
 def deliveries_claim_due(*, limit: int = 500, now: datetime | None = None) -> list[Claim]:
-    """Claim up to `limit` due rows, in claims of at most CLAIM_BATCH rows each."""
+    """Claim up to `limit` due rows, in claims of at most CLAIM_BATCH rows each, while fewer
+    than MAX_IN_FLIGHT rows are in sending."""
     now = now or timezone.now()
+    in_flight = Delivery.objects.filter(status=Delivery.Status.SENDING).count()
+    limit = min(limit, MAX_IN_FLIGHT - in_flight)
     claims = []
     while limit > 0:
         claim = _claim(min(limit, CLAIM_BATCH), now)

@@ -11,6 +11,7 @@ what each answer means for the row, the device and the contact's timeline.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, PushPolicy
@@ -54,34 +56,91 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
         .select_related("campaign", "campaign__app", "contact", "device")
         .order_by("pk")
     )
-    to_send = [row for row in rows if _passes_rules(row, own, now, report)]
+    facts = _RuleFacts.load(rows, now)
+    to_send = [row for row in rows if _passes_rules(row, own, now, report, facts)]
     messages = {row.pk: _message(row) for row in to_send}
-    with ThreadPoolExecutor(max_workers=settings.PUSH_SEND_CONCURRENCY) as pool:
-        outcomes = list(pool.map(lambda row: _push(row, messages[row.pk]), to_send))
+    # Providers are made here, once, not by the send threads racing to make the first one.
+    providers = {row.device.platform: provider_for(row.device.platform) for row in to_send}
+    outcomes = list(_send_pool().map(lambda row: _push(row, messages[row.pk], providers), to_send))
     _record(own, list(zip(to_send, outcomes, strict=True)), now, report)
     return report
 
 
-def _push(row: Delivery, message: PushMessage) -> SendOutcome:
-    provider = provider_for(row.device.platform)
+_pool: ThreadPoolExecutor | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """The process's send threads. Kept across tasks, so that each thread's keep-alive
+    connections to the push services (campaigns/providers/webpush.py) are reused."""
+    global _pool
+    if _pool is None or _pool._max_workers != settings.PUSH_SEND_CONCURRENCY:
+        _pool = ThreadPoolExecutor(
+            max_workers=settings.PUSH_SEND_CONCURRENCY, thread_name_prefix="push"
+        )
+    return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child (a Celery prefork worker) starts without its parent's threads."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _push(row: Delivery, message: PushMessage, providers: dict) -> SendOutcome:
+    provider = providers[row.device.platform]
     if provider is None:
         return SendOutcome(Outcome.FAILED, error=f"no provider for {row.device.platform} devices")
     return provider.send(row.device, message)
 
 
 # 2. Send-time rules ---------------------------------------------------------------------------
-def _passes_rules(row: Delivery, own: str, now: datetime, report: SendReport) -> bool:
+@dataclass
+class _RuleFacts:
+    """What the send-time rules read, loaded once for a claim's rows (a query or two per claim
+    instead of one or two per row)."""
+
+    caps: dict[int, int | None]  # app id -> daily cap
+    sent_last_day: Counter  # contact id -> pushes sent in the last day (capped apps only)
+    members: set[tuple[int, int]]  # (segment id, contact id) of the segments rechecked
+
+    @classmethod
+    def load(cls, rows: list[Delivery], now: datetime) -> _RuleFacts:
+        rows = [row for row in rows if not row.is_test]
+        caps = dict.fromkeys({row.app_id for row in rows})
+        caps.update(PushPolicy.objects.filter(app_id__in=caps).values_list("app_id", "daily_cap"))
+        capped = {row.contact_id for row in rows if caps[row.app_id] is not None}
+        recheck = {
+            (row.campaign.audience_segment_id, row.contact_id)
+            for row in rows
+            if row.campaign.recheck_audience and row.campaign.audience_segment_id is not None
+        }
+        return cls(caps, _sent_last_day(capped, now), _members(recheck))
+
+
+def _members(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    if not pairs:
+        return set()
+    memberships = SegmentMembership.objects.filter(
+        segment_id__in={segment for segment, _ in pairs},
+        contact_id__in={contact for _, contact in pairs},
+    )
+    return set(memberships.values_list("segment_id", "contact_id")) & pairs
+
+
+def _passes_rules(
+    row: Delivery, own: str, now: datetime, report: SendReport, facts: _RuleFacts
+) -> bool:
     if row.is_test:
         return True
     campaign = row.campaign
     if campaign.recheck_audience and campaign.audience_segment_id is not None:
-        member = SegmentMembership.objects.filter(
-            segment_id=campaign.audience_segment_id, contact_id=row.contact_id
-        ).exists()
-        if not member:
+        if (campaign.audience_segment_id, row.contact_id) not in facts.members:
             return _skip(row, own, "no longer in the audience segment", report)
-    cap = PushPolicy.objects.filter(app_id=row.app_id).values_list("daily_cap", flat=True).first()
-    if cap is not None and _sent_last_day(row.contact_id, now) >= cap:
+    cap = facts.caps[row.app_id]
+    if cap is not None and facts.sent_last_day[row.contact_id] >= cap:
         return _skip(row, own, f"daily cap of {cap} pushes reached", report)
     if campaign.quiet_start is not None:
         until = quiet_until(campaign, _timezone_of(row), now)
@@ -94,13 +153,16 @@ def _passes_rules(row: Delivery, own: str, now: datetime, report: SendReport) ->
     return True
 
 
-def _sent_last_day(contact_id: int, now: datetime) -> int:
-    return Delivery.objects.filter(
-        contact_id=contact_id,
+def _sent_last_day(contact_ids: set[int], now: datetime) -> Counter:
+    if not contact_ids:
+        return Counter()
+    sent = Delivery.objects.filter(
+        contact_id__in=contact_ids,
         status=Delivery.Status.SENT,
         is_test=False,
         sent_at__gte=now - timedelta(days=1),
-    ).count()
+    )
+    return Counter(dict(sent.values_list("contact_id").annotate(n=Count("pk")).order_by()))
 
 
 def _timezone_of(row: Delivery) -> str:

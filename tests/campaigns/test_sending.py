@@ -8,8 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from campaigns import tasks as tasks_module
 from campaigns.models import Campaign, Delivery
 from campaigns.providers.base import MAX_ATTEMPTS
+from campaigns.services import dispatch as dispatch_module
 from campaigns.services.broadcasts import broadcasts_start_due
 from campaigns.services.dispatch import (
     deliveries_claim_due,
@@ -296,6 +298,34 @@ def test_a_broadcast_reaches_every_reachable_device_of_the_audience_once(app, pu
     campaign.refresh_from_db()
     assert campaign.fanned_out_at is not None
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3
+
+
+def test_a_broadcast_flows_through_the_tasks_a_few_claims_at_a_time(
+    app, push_service, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Never more than MAX_IN_FLIGHT rows in sending; each full claim, once sent, asks for more
+    (tasks run eagerly here, as a worker would run them one after the other)."""
+    monkeypatch.setattr(dispatch_module, "CLAIM_BATCH", 2)
+    monkeypatch.setattr(tasks_module, "CLAIM_BATCH", 2)
+    monkeypatch.setattr(dispatch_module, "MAX_IN_FLIGHT", 4)
+    subscriptions = [push_service.subscription() for _ in range(9)]
+    for index, subscription in enumerate(subscriptions):
+        subscribe(app, f"user{index}", subscription=subscription)
+    claimed = []
+    claim_due = dispatch_module.deliveries_claim_due
+
+    def recording(**kwargs):
+        claims = claim_due(**kwargs)
+        claimed.append(Delivery.objects.filter(status=Delivery.Status.SENDING).count())
+        return claims
+
+    monkeypatch.setattr(tasks_module, "deliveries_claim_due", recording)
+    with django_capture_on_commit_callbacks(execute=True):
+        active_campaign(app, kind=Campaign.Kind.BROADCAST, name="Sale", title="Sale!")
+    received = push_service.wait_for(9)
+    assert sorted(r.endpoint for r in received) == sorted(s["endpoint"] for s in subscriptions)
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 9
+    assert max(claimed) <= 4
 
 
 def test_a_scheduled_broadcast_waits_for_its_time(app, shopper, push_service):
