@@ -11,6 +11,7 @@ import base64
 import functools
 import json
 import os
+import threading
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -50,7 +51,7 @@ def _from_file() -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written aside, then linked into place: two processes starting together keep one
         # complete pair (the loser's link fails and it reads the winner's).
-        scratch = path.with_name(f"{path.name}.{os.getpid()}")
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(_generate(), handle)

@@ -170,6 +170,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes the database connection after every task unless told to reuse
+# it: a new PostgreSQL connection per trigger or send task cost more than the task itself.
+CELERY_DB_REUSE_MAX = 100
 # Push sending on a queue of its own (workers for it: `celery worker -Q <name>`), so a broadcast
 # never delays trigger matching and claims; empty: the default queue.
 PUSH_QUEUE = env_str("PUSH_QUEUE", "")
