@@ -11,24 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from kombu import Connection
 
 from config.celery import app as celery_app
 from contacts.services.apps import app_create
 from events.models import ContactEventStats, Event
 from events.services.ingest import events_ingest
-
-ROOT = Path(__file__).resolve().parent.parent
-# Runs side by side (other checkouts, CI) pick another Redis database with TEST_REDIS_URL.
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.celery_processes import REDIS_URL, ROOT, database_url
 
 
 def broker(kind: str, var_dir: Path) -> tuple[str, dict]:

@@ -1,0 +1,225 @@
+"""The campaigns' promises with real processes: Celery workers and beat (django-celery-beat's
+database scheduler, with the schedules `beacon_setup` installs) as subprocesses on Redis and the
+test database, pushing to the local push service in this process, which decrypts every push and
+checks its VAPID signature. The nudges this process sends on commit go to Redis too.
+
+Proven here: a delayed trigger arrives decrypted, not before its delay; a keyed cancel cancels
+its own order only; a push claimed by a worker that is then killed is sent exactly once, whether
+its send task still waits in the broker or was lost with the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import redis
+
+from campaigns.models import Delivery
+from config.schedules import periodic_tasks_install
+from events.models import Event
+from tests.campaigns.factories import active_campaign, subscribe, track
+from tests.celery_processes import (
+    REDIS_URL,
+    CeleryProcess,
+    CeleryProcesses,
+    enqueuing_to,
+    wait_until,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DISPATCH = "campaigns.tasks.deliveries_dispatch_task"
+SEND = "campaigns.tasks.deliveries_send_task"
+SENT_ONE = "{'sent': 1}"  # what a send task that pushed one row returns
+NOTHING = "{}"  # ... and one whose rows were no longer under its claim
+LEASE = 3  # DELIVERY_LEASE_SECONDS of the worker started after the kill
+
+
+@pytest.fixture
+def broker(caplog):
+    """Redis, empty, for this test's processes and for the nudges this process sends (which
+    must all reach it: a lost nudge is only logged, and beat's sweeps would hide it)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    with enqueuing_to(REDIS_URL):
+        yield client
+    client.flushdb()
+    client.close()
+    assert not [r.getMessage() for r in caplog.records if "could not enqueue" in r.getMessage()]
+
+
+@pytest.fixture
+def celery(transactional_db, broker, push_service, tmp_path):
+    """Start workers and beat with `celery.worker(...)` and `celery.beat(...)`. They are stopped
+    before the test database is flushed, and their logs are printed (pytest shows them when the
+    test fails)."""
+    periodic_tasks_install()
+    processes = CeleryProcesses(
+        tmp_path / "var", DEBUG="true", WEBPUSH_ALLOW_HTTP_LOCALHOST="true", PUSH_QUEUE=""
+    )
+    try:
+        yield processes
+    finally:
+        processes.stop()
+        print(processes.report())
+        print("deliveries:", *Delivery.objects.values(), sep="\n")
+        print("pushes:", *push_service.received(), sep="\n")
+
+
+@pytest.fixture
+def shopper(app, push_service):
+    """Ann, subscribed in a browser whose push service is the local one."""
+    subscription = push_service.subscription()
+    contact = subscribe(app, "ann", subscription=subscription)
+    contact.subscription = subscription
+    return contact
+
+
+def started(celery: CeleryProcesses, *processes: CeleryProcess) -> None:
+    for process in processes:
+        wait_until(process.is_ready, what=f"{process.name} to start", processes=celery)
+
+
+def dispatcher_rounds(celery: CeleryProcesses, worker: CeleryProcess, rounds: int = 2) -> None:
+    """Wait until `worker` has run the dispatcher `rounds` more times: whatever was due when this
+    was called has been claimed by then."""
+    done = len(worker.results(DISPATCH))
+    wait_until(
+        lambda: len(worker.results(DISPATCH)) >= done + rounds,
+        what=f"{rounds} dispatcher rounds",
+        processes=celery,
+    )
+
+
+def delivery_sent(celery: CeleryProcesses) -> Delivery:
+    return wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.SENT).first(),
+        what="the delivery to be recorded as sent",
+        processes=celery,
+    )
+
+
+def test_a_purchase_pushes_after_its_delay_decrypted_and_rendered(
+    app, ingest_client, shopper, push_service, celery
+):
+    active_campaign(
+        app,
+        delay_seconds=2,
+        title="Thanks for order {{ event.order_id }}",
+        body="{{ event.amount }} paid",
+    )
+    started(celery, celery.worker(), celery.beat())
+    response = ingest_client.post(
+        "/api/v1/events",
+        {
+            "event_name": "purchase_completed",
+            "app_user_id": "ann",
+            "params": {"order_id": "A7", "amount": 49.99},
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+
+    [received] = wait_until(
+        lambda: push_service.received(shopper.subscription), what="the push", processes=celery
+    )
+    occurred_at = Event.objects.get(event_type__name="purchase_completed").occurred_at
+    assert (received.status, received.error) == (201, "")
+    assert received.payload["title"] == "Thanks for order A7"
+    assert received.payload["body"] == "49.99 paid"
+    assert received.at >= occurred_at.timestamp() + 2
+    # signed with the key the worker generated into its own var dir
+    worker_key = json.loads((celery.var_dir / "vapid-keys.json").read_text())["public_key"]
+    assert f"k={worker_key}" in received.headers["authorization"]
+    delivery = delivery_sent(celery)
+    assert delivery.attempts == 1
+    assert received.payload["open_token"] == delivery.open_token
+
+
+def test_a_cancel_cancels_the_push_of_its_own_order_only(app, shopper, push_service, celery):
+    active_campaign(
+        app,
+        delay_seconds=3,
+        title="Order {{ event.order_id }}",
+        cancel_event="order_cancelled",
+        cancel_match_param="order_id",
+    )
+    worker = celery.worker()
+    started(celery, worker, celery.beat())
+    track(app, "ann", "purchase_completed", order_id=7)
+    track(app, "ann", "order_cancelled", order_id=7)
+    track(app, "ann", "purchase_completed", order_id=8)
+    track(app, "ann", "order_cancelled", order_id=9)
+
+    [received] = wait_until(
+        lambda: push_service.received(shopper.subscription),
+        what="the push for order 8",
+        processes=celery,
+    )
+    assert received.payload["title"] == "Order 8"
+    # Order 8 was due after order 7, so a dispatcher has run past order 7's due time; two
+    # more rounds, and a push for order 7 would have gone too.
+    dispatcher_rounds(celery, worker)
+    assert len(push_service.received()) == 1
+    delivery_sent(celery)
+    by_order = {delivery.cancel_key: delivery for delivery in Delivery.objects.all()}
+    assert sorted(by_order) == ["7", "8"]
+    assert by_order["7"].status == Delivery.Status.CANCELLED
+    assert by_order["7"].reason.startswith("cancelled by order_cancelled")
+    assert (by_order["8"].status, by_order["8"].attempts) == (Delivery.Status.SENT, 1)
+
+
+@pytest.mark.parametrize("send_task", ["waiting", "lost"])
+def test_a_push_claimed_by_a_killed_worker_is_sent_exactly_once(
+    app, shopper, push_service, celery, broker, send_task
+):
+    push_queue = {"PUSH_QUEUE": "push"}
+    active_campaign(app)
+    # 1. A worker that claims due rows but does not consume the push queue: the send task waits.
+    first = celery.worker(queues="celery", **push_queue)
+    started(celery, first, celery.beat(**push_queue))
+    track(app, "ann", "purchase_completed")
+    wait_until(
+        lambda: (
+            Delivery.objects.filter(status=Delivery.Status.SENDING).exists()
+            and broker.llen("push") == 1
+        ),
+        what="the claim and its send task in the push queue",
+        processes=celery,
+    )
+    first.kill()
+    claimed = Delivery.objects.get()
+    assert claimed.attempts == 1
+    if send_task == "lost":
+        assert broker.delete("push") == 1
+
+    # 2. Another worker, consuming both queues, with a short lease.
+    second = celery.worker(queues="celery,push", DELIVERY_LEASE_SECONDS=str(LEASE), **push_queue)
+    wait_until(
+        lambda: push_service.received(shopper.subscription),
+        what="the push after the kill",
+        processes=celery,
+    )
+    # Past the first claim's lease, and two dispatcher rounds more: a second copy would be out.
+    wait_until(
+        lambda: time.time() > claimed.claimed_at.timestamp() + LEASE, what="the lease to expire"
+    )
+    dispatcher_rounds(celery, second)
+    delivery = delivery_sent(celery)
+    # Each claim of the row hands one send task to the push queue: the latest claim's task
+    # sends, earlier ones find the row under another claim and send nothing. Waiting: the first
+    # claim's task usually runs first and sends (attempts 1); if the lease ran out first, the
+    # row was claimed again. Lost: only the lease could bring the row back (attempts 2).
+    ran = delivery.attempts - (1 if send_task == "lost" else 0)  # send tasks the second ran
+    expected = sorted([SENT_ONE] + [NOTHING] * (ran - 1))
+    assert delivery.attempts >= (2 if send_task == "lost" else 1)
+    wait_until(
+        lambda: sorted(second.results(SEND)) == expected,
+        what=f"the send tasks to return {expected}",
+        processes=celery,
+    )
+    assert broker.llen("push") == 0
+    assert len(push_service.received(shopper.subscription)) == 1
+    assert push_service.received()[0].payload["title"] == "Thanks!"
