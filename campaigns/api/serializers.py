@@ -161,6 +161,14 @@ class OpenOutputSerializer(serializers.Serializer):
 
 
 class PushPolicySerializer(serializers.ModelSerializer):
+    # Explicit bounds: the model field's depend on the database (the schema must not).
+    daily_cap = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        allow_null=True,
+        help_text="At most this many pushes per contact per day (null: no cap)",
+    )
+
     class Meta:
         model = PushPolicy
         fields = ["daily_cap"]
