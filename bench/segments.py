@@ -823,28 +823,25 @@ def explain(queryset) -> str:
 
 
 def explain_all(app, segments, anchor: datetime, contact_id: int) -> None:
-    from django.db.models import BooleanField, ExpressionWrapper
-
     from contacts.models import Contact
-    from segments.conditions.compiler import compile_node, segment_contacts, segment_context
+    from segments.conditions.compiled import segment_contacts, tree_conditions
+    from segments.conditions.compiler import segment_context
 
     for segment in segments:
         members = segment_contacts(app=app, conditions=segment.conditions, now=anchor)
         print(f"\n### {segment.name}\n{explain(members.values_list('pk', flat=True))}")
         sample = members.order_by("-last_seen_at", "-pk")[:10]  # as segment_preview does
         print(f"\n### {segment.name}: preview sample\n{explain(sample)}")
-    flags = {
-        f"s{segment.pk}": ExpressionWrapper(
-            compile_node(
-                segment.conditions,
-                segment_context(app, segment.conditions, anchor, [contact_id]),
-            ),
-            output_field=BooleanField(),
-        )
-        for segment in segments
-    }
-    rows = Contact.objects.filter(app=app, pk__in=[contact_id]).annotate(**flags)
-    print(f"\n### incremental, contact {contact_id}\n{explain(rows.values('pk', *flags))}")
+    every_tree = {"type": "and", "conditions": [segment.conditions for segment in segments]}
+    flags = tree_conditions(  # as segments_refresh_contacts does
+        {f"s{segment.pk}": segment.conditions for segment in segments},
+        segment_context(app, every_tree),
+        app=app,
+        now=anchor,
+        contact_ids=[contact_id],
+    )
+    rows = Contact.objects.filter(app=app, pk__in=[contact_id]).values("pk", **flags)
+    print(f"\n### incremental, contact {contact_id}\n{explain(rows)}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from contacts.models import App, Contact
-from segments.conditions.compiler import segment_contacts
+from segments.conditions.compiled import segment_contacts
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
 

@@ -12,12 +12,13 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F
+from django.db.models import F
 from django.utils import timezone
 
 from contacts.models import App, Contact
 from events.models import ContactEventStats
-from segments.conditions.compiler import compile_node, segment_contacts, segment_context
+from segments.conditions.compiled import segment_contacts, tree_conditions
+from segments.conditions.compiler import segment_context
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
@@ -137,21 +138,22 @@ def segments_refresh_contacts(
     event types (None: every segment), and contact fields or devices. One query evaluates all
     affected segments for all the contacts."""
     now, contact_ids = now or timezone.now(), sorted(set(contact_ids))
-    segments = _affected_segments(app, event_type_names)
+    every_segment = list(Segment.objects.filter(app=app))
+    segments = _affected_segments(every_segment, event_type_names)
     if not segments or not contact_ids:
         return {}
     # One context for all the trees: event types, attributes and referenced segments load once.
     every_tree = {"type": "and", "conditions": [segment.conditions for segment in segments]}
-    context = segment_context(app, every_tree, now, contact_ids)
-    flags = {
-        f"s{segment.pk}": ExpressionWrapper(
-            compile_node(segment.conditions, context), output_field=BooleanField()
-        )
-        for segment in segments
-    }
-    rows = (
-        Contact.objects.filter(app=app, pk__in=contact_ids).annotate(**flags).values("pk", *flags)
+    trees = {segment.pk: segment.conditions for segment in every_segment}
+    context = segment_context(app, every_tree, trees=trees)
+    flags = tree_conditions(
+        {f"s{segment.pk}": segment.conditions for segment in segments},
+        context,
+        app=app,
+        now=now,
+        contact_ids=contact_ids,
     )
+    rows = Contact.objects.filter(app=app, pk__in=contact_ids).values("pk", **flags)
     members = {segment.pk: set() for segment in segments}
     for row in rows:
         for segment in segments:
@@ -201,8 +203,7 @@ def segments_evaluate_pending(*, limit: int = 2000, now: datetime | None = None)
     return len({row[2] for row in rows})
 
 
-def _affected_segments(app: App, event_type_names) -> list[Segment]:
-    segments = list(Segment.objects.filter(app=app))
+def _affected_segments(segments: list[Segment], event_type_names) -> list[Segment]:
     if event_type_names is None:
         return segments
     changed = set(event_type_names)
