@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, QuerySet
+from django.db.models import BooleanField, Count, F, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -19,12 +19,16 @@ from segments.models import Segment, SegmentChange, SegmentMembership
 
 
 def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int, list[Contact]]:
-    """How many contacts match `conditions` now, and a few of them (nothing is saved)."""
+    """How many contacts match `conditions` now, and a few of them (nothing is saved).
+
+    One query, not a count and then a sample: the tree is evaluated once. The window count is
+    taken over every match before ORDER BY ... LIMIT keeps the sample, so each sampled row
+    carries the total (and no row means no match)."""
     conditions_validate(app=app, conditions=conditions)
-    contacts = segment_contacts(app=app, conditions=conditions)
-    return contacts.count(), list(
-        contacts.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")[:sample_size]
-    )
+    contacts = segment_contacts(app=app, conditions=conditions).annotate(total=Window(Count("pk")))
+    ordered = contacts.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")
+    sample = list(ordered[: max(sample_size, 1)])
+    return (sample[0].total if sample else 0), sample[:sample_size]
 
 
 def segment_list(*, app: App) -> QuerySet[Segment]:
