@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from contacts.models import App, Contact
 from segments.conditions.compiled import segment_contacts
+from segments.conditions.evaluation import full_evaluation
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
 
@@ -27,7 +28,8 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
     conditions_validate(app=app, conditions=conditions)
     contacts = segment_contacts(app=app, conditions=conditions).annotate(total=Window(Count("pk")))
     ordered = contacts.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")
-    sample = list(ordered[: max(sample_size, 1)])
+    with full_evaluation():
+        sample = list(ordered[: max(sample_size, 1)])
     return (sample[0].total if sample else 0), sample[:sample_size]
 
 

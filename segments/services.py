@@ -19,6 +19,7 @@ from contacts.models import App, Contact
 from events.models import ContactEventStats
 from segments.conditions.compiled import segment_contacts, tree_conditions
 from segments.conditions.compiler import segment_context
+from segments.conditions.evaluation import full_evaluation
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
@@ -99,7 +100,7 @@ def segment_refresh(*, segment: Segment, now: datetime | None = None) -> Refresh
     """Recompute the whole segment and apply the difference to its membership. The compute runs
     under the segment's lock, so an incremental update cannot land between compute and apply."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with full_evaluation():
         locked = Segment.objects.select_for_update().select_related("app").get(pk=segment.pk)
         members = set(
             segment_contacts(app=locked.app, conditions=locked.conditions, now=now).values_list(
