@@ -20,17 +20,29 @@ from segments.models import Segment, SegmentChange, SegmentMembership
 
 
 def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int, list[Contact]]:
-    """How many contacts match `conditions` now, and a few of them (nothing is saved).
+    """How many contacts match `conditions` now, and the `sample_size` seen last (nothing is
+    saved).
 
-    One query, not a count and then a sample: the tree is evaluated once. The window count is
-    taken over every match before ORDER BY ... LIMIT keeps the sample, so each sampled row
-    carries the total (and no row means no match)."""
+    One evaluation of the tree, not a count and then a sample: the matches with a window count
+    of them all, in a subquery, and the latest seen of them. As one flat query, the planner
+    would rather sort every contact by last seen first and probe each against the tree (4x
+    slower on the bench for a churn-risk tree), so the subquery keeps the order by outside.
+    Each returned row carries the total: no row means no match."""
     conditions_validate(app=app, conditions=conditions)
-    contacts = segment_contacts(app=app, conditions=conditions).annotate(total=Window(Count("pk")))
-    ordered = contacts.order_by(F("last_seen_at").desc(nulls_last=True), "-pk")
-    with full_evaluation():
-        sample = list(ordered[: max(sample_size, 1)])
-    return (sample[0].total if sample else 0), sample[:sample_size]
+    matched = segment_contacts(app=app, conditions=conditions).values(
+        member=F("pk"), seen=F("last_seen_at"), total=Window(Count("pk"))
+    )
+    sql, params = matched.query.sql_with_params()
+    latest = (
+        f"SELECT member, total FROM ({sql}) AS matched "
+        "ORDER BY seen DESC NULLS LAST, member DESC LIMIT %s"
+    )
+    with full_evaluation(), connection.cursor() as cursor:
+        cursor.execute(latest, [*params, max(sample_size, 1)])
+        rows = cursor.fetchall()
+    members = [member for member, _ in rows[:sample_size]]
+    contacts = Contact.objects.in_bulk(members)  # one erased meanwhile is left out
+    return (rows[0][1] if rows else 0), [contacts[pk] for pk in members if pk in contacts]
 
 
 def segment_list(*, app: App) -> QuerySet[Segment]:
