@@ -45,6 +45,27 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
     return (rows[0][1] if rows else 0), [contacts[pk] for pk in members if pk in contacts]
 
 
+def segment_membership_difference(*, segment: Segment, now: datetime) -> tuple[set, set]:
+    """(entered, exited) at `now`: the contacts the segment's tree matches that are not stored
+    as its members, and the stored members it no longer matches. The database compares (a full
+    join of the matches with the stored members), so only the differences travel, not two lists
+    of every member: a steady-state refresh of a segment of 120,000 spent more time building
+    those sets in Python than evaluating its tree."""
+    matched = segment_contacts(app=segment.app, conditions=segment.conditions, now=now)
+    sql, params = matched.values(member=F("pk")).query.sql_with_params()
+    difference = (
+        f"SELECT matched.member, stored.contact_id FROM ({sql}) AS matched "
+        f'FULL OUTER JOIN (SELECT contact_id FROM "{SegmentMembership._meta.db_table}" '
+        "WHERE segment_id = %s) AS stored ON stored.contact_id = matched.member "
+        "WHERE matched.member IS NULL OR stored.contact_id IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(difference, [*params, segment.pk])
+        rows = cursor.fetchall()
+    entered = {member for member, stored in rows if stored is None}
+    return entered, {stored for member, stored in rows if member is None}
+
+
 def segment_list(*, app: App) -> QuerySet[Segment]:
     return Segment.objects.filter(app=app)
 

@@ -17,12 +17,13 @@ from django.utils import timezone
 
 from contacts.models import App, Contact
 from events.models import ContactEventStats
-from segments.conditions.compiled import segment_contacts, tree_conditions
+from segments.conditions.compiled import tree_conditions
 from segments.conditions.compiler import segment_context
 from segments.conditions.evaluation import full_evaluation
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
+from segments.selectors import segment_membership_difference
 from segments.signals import segment_membership_changed
 
 EDITABLE_FIELDS = ("name", "purpose", "tags", "conditions")
@@ -102,17 +103,11 @@ def segment_refresh(*, segment: Segment, now: datetime | None = None) -> Refresh
     now = now or timezone.now()
     with full_evaluation():
         locked = Segment.objects.select_for_update().select_related("app").get(pk=segment.pk)
-        members = set(
-            segment_contacts(app=locked.app, conditions=locked.conditions, now=now).values_list(
-                "pk", flat=True
-            )
-        )
-        stored = set(
-            SegmentMembership.objects.filter(segment=locked).values_list("contact_id", flat=True)
-        )
-        result = _apply(locked, members - stored, stored - members, now)
+        entered, exited = segment_membership_difference(segment=locked, now=now)
+        result = _apply(locked, entered, exited, now)
         # The exact size, whatever happened before (e.g. a contact erased mid-way).
-        Segment.objects.filter(pk=locked.pk).update(last_computed_at=now, member_count=len(members))
+        size = SegmentMembership.objects.filter(segment=locked).count()
+        Segment.objects.filter(pk=locked.pk).update(last_computed_at=now, member_count=size)
     return result
 
 
