@@ -22,7 +22,8 @@ from segments.conditions.compiler import segment_context
 from segments.conditions.evaluation import full_evaluation
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
-from segments.models import Segment, SegmentChange, SegmentMembership
+from segments.membership_sql import changes_insert, memberships_delete, memberships_insert
+from segments.models import Segment, SegmentMembership
 from segments.selectors import segment_membership_difference
 from segments.signals import segment_membership_changed
 
@@ -231,22 +232,13 @@ def _apply_for_contacts(
 def _apply(segment: Segment, entered: set[int], exited: set[int], now: datetime) -> RefreshResult:
     """Record entries and exits of a locked segment (history, count, subscribers on commit)."""
     if entered:
-        SegmentMembership.objects.bulk_create(
-            SegmentMembership(segment=segment, contact_id=pk, entered_at=now)
-            for pk in sorted(entered)
-        )
+        memberships_insert(segment_id=segment.pk, contact_ids=entered, at=now)
     if exited:
-        SegmentMembership.objects.filter(segment=segment, contact_id__in=exited).delete()
-    changes = [
-        SegmentChange(segment=segment, contact_id=pk, kind="entered", at=now)
-        for pk in sorted(entered)
-    ]
-    changes += [
-        SegmentChange(segment=segment, contact_id=pk, kind="exited", at=now)
-        for pk in sorted(exited)
-    ]
-    if changes:
-        SegmentChange.objects.bulk_create(changes, batch_size=5000)
+        memberships_delete(segment_id=segment.pk, contact_ids=exited)
+    for kind, contact_ids in (("entered", entered), ("exited", exited)):
+        if contact_ids:
+            changes_insert(segment_id=segment.pk, contact_ids=contact_ids, kind=kind, at=now)
+    if entered or exited:
         Segment.objects.filter(pk=segment.pk).update(
             member_count=F("member_count") + len(entered) - len(exited)
         )

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from contacts.models import App, Contact
 from segments.conditions.compiler import CompileContext, compile_node, segment_context
-from segments.conditions.parameters import CONTACTS, ContactIds, Slot
+from segments.conditions.parameters import CONTACTS, ContactIds, Slot, id_rows_param
 
 CACHE_SIZE = 2048
 
@@ -94,10 +94,7 @@ class CompiledTree:
         tz = ZoneInfo(app.timezone)
         moments = [recipe(now, tz) for recipe in self.recipes]
         adapt = connection.ops.adapt_datetimefield_value
-        if connection.vendor == "postgresql":
-            contacts = contact_ids
-        else:
-            contacts = json.dumps(contact_ids)
+        contacts = id_rows_param(contact_ids or [], connection)
 
         def value(param):
             if not isinstance(param, Slot):
