@@ -12,7 +12,8 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from contacts.models import App, Contact
@@ -150,17 +151,16 @@ def segments_refresh_contacts(
         now=now,
         contact_ids=contact_ids,
     )
-    rows = Contact.objects.filter(app=app, pk__in=contact_ids).values("pk", **flags)
+    stored_flags = {f"stored_{segment.pk}": _stored_flag(segment.pk) for segment in segments}
+    rows = Contact.objects.filter(app=app, pk__in=contact_ids).values("pk", **flags, **stored_flags)
     members = {segment.pk: set() for segment in segments}
+    stored = {segment.pk: set() for segment in segments}
     for row in rows:
         for segment in segments:
             if row[f"s{segment.pk}"]:
                 members[segment.pk].add(row["pk"])
-    stored = {segment.pk: set() for segment in segments}
-    for segment_id, contact_id in SegmentMembership.objects.filter(
-        segment__in=segments, contact_id__in=contact_ids
-    ).values_list("segment_id", "contact_id"):
-        stored[segment_id].add(contact_id)
+            if row[f"stored_{segment.pk}"]:
+                stored[segment.pk].add(row["pk"])
     # Only segments whose membership changes take their lock (and re-read under it).
     return {
         segment.pk: _apply_for_contacts(segment, contact_ids, members[segment.pk], now)
@@ -198,6 +198,18 @@ def segments_evaluate_pending(*, limit: int = 2000, now: datetime | None = None)
                 app=app, contact_ids=contacts, event_type_names=names, now=now
             )
     return len({row[2] for row in rows})
+
+
+def _stored_flag(segment_id: int) -> RawSQL:
+    """Whether the contact is stored as a member, in the same query as the trees' flags (one
+    round trip less per update). Written as SQL because an ORM Exists per segment costs more
+    Python to build than the whole query takes to run for one contact."""
+    return RawSQL(
+        f'EXISTS (SELECT 1 FROM "{SegmentMembership._meta.db_table}" '
+        f'WHERE segment_id = %s AND contact_id = "{Contact._meta.db_table}"."id")',
+        [segment_id],
+        output_field=BooleanField(),
+    )
 
 
 def _affected_segments(segments: list[Segment], event_type_names) -> list[Segment]:
