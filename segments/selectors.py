@@ -29,7 +29,21 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
     slower on the bench for a churn-risk tree), so the subquery keeps the order by outside.
     Each returned row carries the total: no row means no match."""
     conditions_validate(app=app, conditions=conditions)
-    matched = segment_contacts(app=app, conditions=conditions).values(
+    latest, params = segment_preview_sql(app=app, conditions=conditions, limit=max(sample_size, 1))
+    with full_evaluation(), connection.cursor() as cursor:
+        cursor.execute(latest, params)
+        rows = cursor.fetchall()
+    members = [member for member, _ in rows[:sample_size]]
+    contacts = Contact.objects.in_bulk(members)  # one erased meanwhile is left out
+    return (rows[0][1] if rows else 0), [contacts[pk] for pk in members if pk in contacts]
+
+
+def segment_preview_sql(
+    *, app: App, conditions, limit: int, now: datetime | None = None
+) -> tuple[str, list]:
+    """The query of segment_preview: rows (contact id, count of all matches), the `limit`
+    matches seen last."""
+    matched = segment_contacts(app=app, conditions=conditions, now=now).values(
         member=F("pk"), seen=F("last_seen_at"), total=Window(Count("pk"))
     )
     sql, params = matched.query.sql_with_params()
@@ -37,12 +51,7 @@ def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int
         f"SELECT member, total FROM ({sql}) AS matched "
         "ORDER BY seen DESC NULLS LAST, member DESC LIMIT %s"
     )
-    with full_evaluation(), connection.cursor() as cursor:
-        cursor.execute(latest, [*params, max(sample_size, 1)])
-        rows = cursor.fetchall()
-    members = [member for member, _ in rows[:sample_size]]
-    contacts = Contact.objects.in_bulk(members)  # one erased meanwhile is left out
-    return (rows[0][1] if rows else 0), [contacts[pk] for pk in members if pk in contacts]
+    return latest, [*params, limit]
 
 
 def segment_membership_difference(*, segment: Segment, now: datetime) -> tuple[set, set]:
@@ -51,6 +60,16 @@ def segment_membership_difference(*, segment: Segment, now: datetime) -> tuple[s
     join of the matches with the stored members), so only the differences travel, not two lists
     of every member: a steady-state refresh of a segment of 120,000 spent more time building
     those sets in Python than evaluating its tree."""
+    with connection.cursor() as cursor:
+        cursor.execute(*segment_membership_difference_sql(segment=segment, now=now))
+        rows = cursor.fetchall()
+    entered = {member for member, stored in rows if stored is None}
+    return entered, {stored for member, stored in rows if member is None}
+
+
+def segment_membership_difference_sql(*, segment: Segment, now: datetime) -> tuple[str, list]:
+    """The query of segment_membership_difference: rows (match, stored member), one of them
+    NULL."""
     matched = segment_contacts(app=segment.app, conditions=segment.conditions, now=now)
     sql, params = matched.values(member=F("pk")).query.sql_with_params()
     difference = (
@@ -59,11 +78,7 @@ def segment_membership_difference(*, segment: Segment, now: datetime) -> tuple[s
         "WHERE segment_id = %s) AS stored ON stored.contact_id = matched.member "
         "WHERE matched.member IS NULL OR stored.contact_id IS NULL"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(difference, [*params, segment.pk])
-        rows = cursor.fetchall()
-    entered = {member for member, stored in rows if stored is None}
-    return entered, {stored for member, stored in rows if member is None}
+    return difference, [*params, segment.pk]
 
 
 def segment_list(*, app: App) -> QuerySet[Segment]:
