@@ -29,7 +29,7 @@ from contacts.models import App, Contact
 from segments.conditions.compiler import CompileContext, compile_node, segment_context
 from segments.conditions.parameters import CONTACTS, ContactIds, Slot, id_rows_param
 
-CACHE_SIZE = 2048
+CACHE_SIZE = 2048  # compiled trees per process: an app has a few dozen segments
 
 
 def segment_contacts(
