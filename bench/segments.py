@@ -20,7 +20,7 @@
    - the floor: SELECT count(*) FROM events_event (warm);
    - first computation: `segment_refresh` on an empty membership;
    - steady state: `segment_refresh` again, membership stored (full compute + difference);
-   - preview: `segment_preview` (count + a sample of 10);
+   - preview: `segment_preview` (the count and a sample of 10, in one query);
    - incremental: `segments_refresh_contacts` for one random contact and every segment, over
      --incremental contacts; then for --batches batches of --batch-size contacts.
 4. Prints a table (ms, ratio to the floor) and the targets of the issue with PASS/MISS; with
@@ -813,38 +813,41 @@ def percentile(values: list[float], fraction: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def explain(queryset) -> str:
+def explain(query: str, params) -> str:
     from django.db import connection
 
-    query, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def explain_all(app, segments, anchor: datetime, contact_id: int) -> None:
-    from django.db.models import BooleanField, ExpressionWrapper
+    """The queries as the services run them (with JIT off, as full_evaluation sets it)."""
+    from django.db import connection
 
     from contacts.models import Contact
-    from segments.conditions.compiler import compile_node, segment_contacts, segment_context
+    from segments.conditions.compiled import tree_conditions
+    from segments.conditions.compiler import segment_context
+    from segments.selectors import segment_membership_difference_sql, segment_preview_sql
 
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
     for segment in segments:
-        members = segment_contacts(app=app, conditions=segment.conditions, now=anchor)
-        print(f"\n### {segment.name}\n{explain(members.values_list('pk', flat=True))}")
-        sample = members.order_by("-last_seen_at", "-pk")[:10]  # as segment_preview does
-        print(f"\n### {segment.name}: preview sample\n{explain(sample)}")
-    flags = {
-        f"s{segment.pk}": ExpressionWrapper(
-            compile_node(
-                segment.conditions,
-                segment_context(app, segment.conditions, anchor, [contact_id]),
-            ),
-            output_field=BooleanField(),
-        )
-        for segment in segments
-    }
-    rows = Contact.objects.filter(app=app, pk__in=[contact_id]).annotate(**flags)
-    print(f"\n### incremental, contact {contact_id}\n{explain(rows.values('pk', *flags))}")
+        refresh = segment_membership_difference_sql(segment=segment, now=anchor)
+        print(f"\n### {segment.name}: refresh\n{explain(*refresh)}")
+        preview = segment_preview_sql(app=app, conditions=segment.conditions, limit=10, now=anchor)
+        print(f"\n### {segment.name}: preview\n{explain(*preview)}")
+    every_tree = {"type": "and", "conditions": [segment.conditions for segment in segments]}
+    flags = tree_conditions(  # the trees, as segments_refresh_contacts evaluates them
+        {f"s{segment.pk}": segment.conditions for segment in segments},
+        segment_context(app, every_tree),
+        app=app,
+        now=anchor,
+        contact_ids=[contact_id],
+    )
+    rows = Contact.objects.filter(app=app, pk__in=[contact_id]).values("pk", **flags)
+    query = explain(*rows.query.sql_with_params())
+    print(f"\n### incremental, contact {contact_id}\n{query}")
 
 
 # --------------------------------------------------------------------------------------------

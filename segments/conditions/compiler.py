@@ -10,23 +10,26 @@ databases run as one pass over the relevant index range rather than one probe pe
 
 `contact_ids` restricts every subquery to a few contacts: the incremental update after an event
 evaluates the tree for just those contacts.
+
+Nothing in the SQL depends on `now`: the bounds of periods are open parameters (Instant), bound at
+each evaluation, so that compiled.py can compile a tree once and evaluate it many times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
-from django.utils import timezone
 
-from contacts.models import App, Contact, Device
+from contacts.models import App, Device
 from events.attributes import format_instant
-from events.models import ContactEventStats, Event, EventAttribute, EventType
-from segments.conditions.periods import period_interval, streak_intervals
+from events.models import ContactEventStats, Event, EventType
+from segments.conditions.parameters import ContactIds, Instant
+from segments.conditions.periods import period_bounded, period_interval, streak_intervals
 from segments.conditions.predicates import JsonValue, Predicate, text_column
 from segments.conditions.tree import (
     CONTACT_DATE_FIELDS,
@@ -54,51 +57,65 @@ MAX_SEGMENT_DEPTH = 10
 
 @dataclass
 class CompileContext:
-    app: App
-    now: datetime
-    tz: ZoneInfo
-    contact_ids: list[int] | None
+    """What the SQL of a tree depends on, besides the tree: nothing here depends on `now`.
+
+    `contact_ids` restricts every subquery: a list, a ContactIds parameter, or None (all)."""
+
+    app_id: int
+    contact_ids: list[int] | ContactIds | None = None
     type_ids: dict[str, int] = field(default_factory=dict)
     attribute_types: dict[tuple[str, str], str] = field(default_factory=dict)
     segments: dict[int, dict] = field(default_factory=dict)
-
-
-def segment_contacts(
-    *,
-    app: App,
-    conditions: dict,
-    now: datetime | None = None,
-    contact_ids: Iterable[int] | None = None,
-) -> QuerySet[Contact]:
-    """The contacts of `app` that match `conditions` at `now` (a validated tree)."""
-    context = segment_context(app, conditions, now or timezone.now(), contact_ids)
-    contacts = Contact.objects.filter(app=app)
-    if context.contact_ids is not None:
-        contacts = contacts.filter(pk__in=context.contact_ids)
-    return contacts.filter(compile_node(conditions, context))
-
-
-def segment_context(app, conditions, now, contact_ids=None) -> CompileContext:
-    """What compiling `conditions` needs: event type ids, attribute types, referenced trees."""
-    context = CompileContext(
-        app=app,
-        now=now,
-        tz=ZoneInfo(app.timezone),
-        contact_ids=list(contact_ids) if contact_ids is not None else None,
+    # How to compute the moments of the open Instant parameters from (now, timezone).
+    recipes: list[Callable[[datetime, ZoneInfo], list[datetime | None]]] = field(
+        default_factory=list
     )
-    _load_segments(conditions, context)
-    trees = [conditions, *context.segments.values()]
-    names = {name for tree in trees for name in event_names(tree)}
+
+    def moments(self, recipe, present: list[bool]) -> list[Instant | None]:
+        """Open parameters for the moments `recipe(now, tz)` computes, None where `present` says
+        a bound is absent (whether a period has a bound never depends on `now`)."""
+        self.recipes.append(recipe)
+        index = len(self.recipes) - 1
+        return [Instant(index, at) if bound else None for at, bound in enumerate(present)]
+
+    def interval(self, period) -> tuple[Instant | None, Instant | None]:
+        start, end = self.moments(
+            lambda now, tz: list(period_interval(period, now, tz)), list(period_bounded(period))
+        )
+        return start, end
+
+    def streak(self, periods: int, unit: str) -> list[tuple[Instant, Instant]]:
+        def recipe(now, tz):
+            return [moment for pair in streak_intervals(periods, unit, now, tz) for moment in pair]
+
+        moments = self.moments(recipe, [True] * (2 * periods))
+        return list(zip(moments[::2], moments[1::2], strict=True))
+
+
+def segment_context(
+    app: App, conditions: dict, contact_ids=None, *, trees: dict[int, dict] | None = None
+) -> CompileContext:
+    """What compiling `conditions` needs: event type ids, attribute types, referenced trees.
+    `trees`: every segment's tree of the app, when the caller has them (spares a query)."""
+    context = CompileContext(
+        app_id=app.pk, contact_ids=list(contact_ids) if contact_ids is not None else None
+    )
+    _load_segments(app, conditions, context, trees)
+    every_tree = [conditions, *context.segments.values()]
+    names = {name for tree in every_tree for name in event_names(tree)}
     if names:
-        types = EventType.objects.filter(app=app, name__in=names).values_list("name", "pk")
-        context.type_ids = dict(types)
-        attributes = EventAttribute.objects.filter(event_type_id__in=context.type_ids.values())
-        for event_name, param, type_ in attributes.values_list("event_type__name", "name", "type"):
-            context.attribute_types[(event_name, param)] = type_
+        # One query: the types, each with its attributes (a type without any: one NULL row).
+        rows = EventType.objects.filter(app=app, name__in=names).values_list(
+            "name", "pk", "attributes__name", "attributes__type"
+        )
+        for event_name, type_id, param, type_ in rows:
+            context.type_ids[event_name] = type_id
+            if param is not None:
+                context.attribute_types[(event_name, param)] = type_
     return context
 
 
-def _load_segments(conditions: dict, context: CompileContext) -> None:
+def _load_segments(app: App, conditions: dict, context: CompileContext, trees) -> None:
     """Load the trees of referenced segments, transitively (validation refuses cycles)."""
     from segments.models import Segment
 
@@ -107,9 +124,11 @@ def _load_segments(conditions: dict, context: CompileContext) -> None:
         pending -= set(context.segments)
         if not pending:
             return
-        found = dict(
-            Segment.objects.filter(app=context.app, pk__in=pending).values_list("pk", "conditions")
-        )
+        if trees is None:
+            segments = Segment.objects.filter(app=app, pk__in=pending)
+            found = dict(segments.values_list("pk", "conditions"))
+        else:
+            found = {pk: trees[pk] for pk in pending if pk in trees}
         context.segments.update(found)
         pending = {pk for tree in found.values() for pk in segment_ids(tree)}
 
@@ -195,7 +214,7 @@ def _event_match(node: dict, context: CompileContext) -> Q:
     type_id = context.type_ids.get(node["event"])
     if type_id is None:  # never seen: everyone has count 0
         return TRUE if zero_matches and not node.get("aggregate") else FALSE
-    interval = period_interval(node.get("period"), context.now, context.tz)
+    interval = context.interval(node.get("period"))
     if interval == (None, None) and not node.get("where") and not node.get("aggregate"):
         stats = _stats(context, type_id)
         if zero_matches:
@@ -229,7 +248,7 @@ def _compile_first_last(node: dict, context: CompileContext) -> Q:
         return FALSE
     column = "first_at" if node["type"] == "first_event" else "last_at"
     stats = _stats(context, type_id)
-    start, end = period_interval(node.get("period"), context.now, context.tz)
+    start, end = context.interval(node.get("period"))
     if start is not None:
         stats = stats.filter(**{f"{column}__gte": start})
     if end is not None:
@@ -241,7 +260,7 @@ def _compile_streak(node: dict, context: CompileContext) -> Q:
     type_id = context.type_ids.get(node["event"])
     if type_id is None:
         return FALSE
-    intervals = streak_intervals(node["periods"], node["unit"], context.now, context.tz)
+    intervals = context.streak(node["periods"], node["unit"])
     events = events_in_window(context, type_id, (intervals[0][0], intervals[-1][1]))
     events = apply_where(events, node["event"], node.get("where"), context)
     bucket = Case(
@@ -284,7 +303,7 @@ def _instant_q(column: str, op: str, value) -> Q:
 
 
 def _compile_device(node: dict, context: CompileContext) -> Q:
-    devices = Device.objects.filter(app=context.app, invalidated_at__isnull=True)
+    devices = Device.objects.filter(app_id=context.app_id, invalidated_at__isnull=True)
     if node.get("platform"):
         devices = devices.filter(platform=node["platform"])
     if node.get("push_permission_granted") is not None:

@@ -9,19 +9,20 @@ one contact, over the same windows and filters the engine uses.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from contacts.models import Contact, Device
 from events.models import ContactEventStats
+from segments.conditions.compiled import segment_contacts
 from segments.conditions.compiler import (
     AGGREGATES,
     MAX_SEGMENT_DEPTH,
     CompileContext,
     apply_where,
     events_in_window,
-    segment_contacts,
     segment_context,
 )
 from segments.conditions.periods import period_interval, streak_intervals
@@ -51,8 +52,9 @@ def _iso(moment: datetime | None) -> str | None:
 class _Explainer:
     def __init__(self, app, contact: Contact, now: datetime, conditions: dict):
         self.app, self.contact, self.now = app, contact, now
+        self.tz = ZoneInfo(app.timezone)
         # Event type ids, attribute types and referenced segments' trees, loaded once.
-        self.context: CompileContext = segment_context(app, conditions, now, [contact.pk])
+        self.context: CompileContext = segment_context(app, conditions, [contact.pk])
 
     def node(self, node: dict, depth: int) -> dict:
         kind = node["type"]
@@ -89,7 +91,7 @@ class _Explainer:
         Like the engine, lifetime counts without filters come from the per-contact stats."""
         aggregate = node.get("aggregate")
         type_id = self.context.type_ids.get(node["event"])
-        interval = period_interval(node.get("period"), self.now, self.context.tz)
+        interval = period_interval(node.get("period"), self.now, self.tz)
         value = {"count": 0, "from": _iso(interval[0]), "to": _iso(interval[1])}
         if aggregate:
             value["aggregate"] = None
@@ -124,7 +126,7 @@ class _Explainer:
 
     def _streak(self, node: dict, depth: int) -> list[dict]:
         """Each complete period of the streak, oldest first, with whether it had an event."""
-        intervals = streak_intervals(node["periods"], node["unit"], self.now, self.context.tz)
+        intervals = streak_intervals(node["periods"], node["unit"], self.now, self.tz)
         hit: set[int] = set()
         type_id = self.context.type_ids.get(node["event"])
         if type_id is not None:

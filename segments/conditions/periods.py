@@ -67,6 +67,13 @@ def period_interval(period: dict | str | None, now: datetime, tz: ZoneInfo) -> I
     return parse_instant_text(period["from"]), parse_instant_text(period["to"])
 
 
+def period_bounded(period: dict | str | None) -> tuple[bool, bool]:
+    """Whether `period_interval` gives the period a start and an end: that depends on the
+    period's type only, never on `now`, so compiled SQL can leave the bounds open."""
+    kind = normalize_period(period)["type"]
+    return kind not in ("lifetime", "older_than"), kind != "lifetime"
+
+
 def normalize_period(period: dict | str | None) -> dict:
     """A period object; "today" is shorthand for {"type": "today"}, no period is lifetime."""
     if period is None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from events.models import EventAttribute, EventType
 from events.services.event_types import event_attribute_declare, event_type_set_segmentation
 from events.services.ingest import events_ingest
-from segments.conditions.compiler import segment_contacts
+from segments.conditions.compiled import segment_contacts
 from tests.segments.reference import evaluate, load_from_database
 
 # A Monday, months before the tests run: events around it are in the past for ingest.
@@ -60,8 +60,8 @@ def ingest(*, app, payloads: list[dict]) -> None:
     assert [r.errors for r in results if r.errors] == []
 
 
-def engine_members(*, app, conditions: dict, now: datetime) -> set[int]:
-    queryset = segment_contacts(app=app, conditions=conditions, now=now)
+def engine_members(*, app, conditions: dict, now: datetime, contact_ids=None) -> set[int]:
+    queryset = segment_contacts(app=app, conditions=conditions, now=now, contact_ids=contact_ids)
     return set(queryset.values_list("pk", flat=True))
 
 

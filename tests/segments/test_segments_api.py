@@ -271,6 +271,14 @@ def test_the_preview_sample_has_at_most_ten_contacts(admin_client, purchase, con
     assert body["count"] == 12 and len(body["sample"]) == 10
 
 
+def test_a_preview_that_matches_nobody_counts_zero(admin_client, purchase, contact_of):
+    contact_of("ann", params={"amount": 5})
+    response = admin_client.post(
+        "/api/v1/segments/preview", {"conditions": BIG_BUYERS}, format="json"
+    )
+    assert response.json() == {"count": 0, "sample": []}
+
+
 def test_preview_refuses_an_invalid_tree_with_json_paths(admin_client, purchase):
     conditions = {"type": "not", "condition": {"type": "streak", "event": "purchase"}}
     response = admin_client.post(
