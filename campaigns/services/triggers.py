@@ -20,7 +20,8 @@ from django.utils import timezone
 from campaigns.models import Campaign, Delivery
 from campaigns.services.scheduling import Reach, deliveries_schedule
 from events.models import Event, TriggerMark
-from segments.conditions.compiler import apply_where, segment_contacts, segment_context
+from segments.conditions.compiled import segment_contacts
+from segments.conditions.compiler import apply_where, segment_context
 
 BATCH = 500
 
@@ -95,7 +96,7 @@ def _matching_event_ids(campaign: Campaign, events, names, now) -> set[int]:
     ids = {e.pk for e in candidates}
     if campaign.trigger_where:
         tree = {"type": "event", "event": campaign.trigger_event}
-        context = segment_context(campaign.app, tree, now)
+        context = segment_context(campaign.app, tree)
         queryset = Event.objects.filter(pk__in=ids)
         filtered = apply_where(queryset, campaign.trigger_event, campaign.trigger_where, context)
         ids = set(filtered.values_list("pk", flat=True))
