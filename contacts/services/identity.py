@@ -16,6 +16,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+import orjson
+import psycopg
+from django.db import connection
 from django.db.models import Q
 
 from contacts.models import App, Contact, IdentifierRule
@@ -51,10 +54,14 @@ class IdentityResolver:
                 wanted.setdefault(self._lookup_name(match[0]), set()).add(match[1])
         if not wanted:
             return
-        query = Q()
-        for lookup, values in wanted.items():
-            query |= Q(**{f"{lookup}__in": list(values)})
-        for contact in Contact.objects.filter(query, app=self.app).order_by("pk"):
+        if connection.vendor == "postgresql" and set(wanted) <= set(_COLUMN_LOOKUPS):
+            contacts = _contacts_by_columns(self.app.pk, wanted)
+        else:
+            query = Q()
+            for lookup, values in wanted.items():
+                query |= Q(**{f"{lookup}__in": list(values)})
+            contacts = Contact.objects.filter(query, app=self.app).order_by("pk")
+        for contact in contacts:
             self._remember(contact)
 
     def _lookup_name(self, rule: IdentifierRule) -> str:
@@ -186,3 +193,45 @@ class IdentityResolver:
             for contact in created:
                 self._remember(contact)
         return created
+
+
+# Lookups the fast prefetch handles, with their column and array type (custom fields go through
+# the ORM: its JSON key lookups compare typed values).
+_COLUMN_LOOKUPS = {
+    "pk": ("id", "bigint"),
+    "external_id": ("external_id", "text"),
+    "anonymous_id": ("anonymous_id", "text"),
+    "email": ("email", "text"),
+    "phone": ("phone", "text"),
+}
+
+
+def _contacts_by_columns(app_id: int, wanted: dict[str, set]) -> list[Contact]:
+    """The app's contacts matching any of the wanted column values, in id order: one query with a
+    binary cursor and Contact.from_db, a third of the ORM's CPU (it parses timestamps in Python
+    and compiles the query each time)."""
+    fields = Contact._meta.concrete_fields
+    columns = [
+        f"{f.column}::text" if f.get_internal_type() == "JSONField" else f.column for f in fields
+    ]
+    conditions, params = [], [app_id]
+    for lookup, values in wanted.items():
+        column, pg_type = _COLUMN_LOOKUPS[lookup]
+        conditions.append(f"{column} = ANY(%s::{pg_type}[])")
+        params.append([int(v) for v in values] if pg_type == "bigint" else list(values))
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {Contact._meta.db_table} "
+        f"WHERE app_id = %s AND ({' OR '.join(conditions)}) ORDER BY id"
+    )
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        rows = cursor.execute(sql, params, binary=True).fetchall()
+    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    names = [f.attname for f in fields]
+    contacts = []
+    for row in rows:
+        row = list(row)
+        for i in json_at:
+            row[i] = orjson.loads(row[i]) if row[i] is not None else None
+        contacts.append(Contact.from_db(connection.alias, names, row))
+    return contacts
