@@ -3,12 +3,14 @@
 Per batch, whatever its size, the work is a fixed number of statements (see docs/architecture.md):
 1. validate each payload in plain Python and compute its fingerprint;
 2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT);
-3. load the event types and attributes involved (two SELECTs; unknown names are registered);
+3. get the event types and attributes involved (a per-process cache, see schema.py; unknown
+   names are registered);
 4. type the params (declared, prefixed or discovered attribute types);
 5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
    built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
-6. insert new contacts and devices, the events (one multi-row INSERT), the per-contact stats (one
-   upsert), and the touched contacts' last-seen fields (one UPDATE);
+6. insert new contacts and devices, the events (one multi-row INSERT, which also leaves the
+   trigger marks), the per-contact stats (one upsert), and the touched contacts' last-seen
+   fields (one UPDATE);
 7. on commit, tell subscribers which events were stored.
 
 A concurrent request that stores the same event or creates the same contact first makes this
@@ -33,6 +35,7 @@ from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
+from events.services.schema import schema_add, schema_forget, schema_get
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
@@ -117,13 +120,17 @@ def events_ingest(
             items[index] = item
     for attempt in range(1, MAX_ATTEMPTS + 1):
         attempt_results = {i: IngestResult(index=i) for i in items}
+        batch = _Batch(app, now, contact)
         try:
             with transaction.atomic():
-                _Batch(app, now, contact).run(items, attempt_results)
+                batch.run(items, attempt_results)
             break
         except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
+            # Another transaction may have created (or deleted) types or attributes we cached.
+            schema_forget(app_id=app.pk)
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
+    schema_add(app=app, types=batch.new_types, attributes=batch.new_attributes)
     for index, result in attempt_results.items():
         results[index] = result
     return results
@@ -144,6 +151,7 @@ class _Batch:
         self.resolver = IdentityResolver(app, device_owner=self.devices.owner)
         self.types: dict[str, EventType] = {}
         self.attributes: dict[tuple[int, str], EventAttribute] = {}
+        self.new_types: list[EventType] = []
         self.new_attributes: list[EventAttribute] = []
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
@@ -157,14 +165,13 @@ class _Batch:
         created = {id(c) for c in self.resolver.flush()}
         self.devices.save(self.resolver.canonical)
         inserted = self._insert_events()
-        self.trigger_marks = self._mark_triggers(inserted)
         self._upsert_stats(inserted)
         self._update_contacts(created)
         self._refresh_type_last_seen()
-        for row in self.rows:
+        for row in self.rows:  # their contacts are canonical since _insert_events
             if row.result is not None:
-                contact = self.resolver.canonical(row.contact)
-                row.result.contact_id, row.result.anonymous_id = contact.pk, contact.anonymous_id
+                row.result.contact_id = row.contact.id
+                row.result.anonymous_id = row.contact.anonymous_id
         for result in results.values():
             if result.index_of_first is not None:
                 first = results[result.index_of_first]
@@ -179,7 +186,7 @@ class _Batch:
         payload = {
             "app": self.app,
             "event_ids": [event_id for event_id, _ in inserted],
-            "contact_ids": sorted({self.resolver.canonical(r.contact).pk for _, r in inserted}),
+            "contact_ids": sorted({row.contact.id for _, row in inserted}),
             "event_type_names": sorted({row.event_type.name for _, row in inserted}),
             "trigger_marks": self.trigger_marks,
         }
@@ -208,7 +215,7 @@ class _Batch:
     # 3. Event types and attributes -----------------------------------------------------------
     def _load_types(self, names: set[str]) -> None:
         names |= {catalog.APP_OPEN, catalog.OPT_IN, catalog.OPT_OUT}
-        self.types = {t.name: t for t in EventType.objects.filter(app=self.app, name__in=names)}
+        self.types, self.attributes = schema_get(app=self.app, names=names)
         missing = [
             EventType(
                 app=self.app,
@@ -222,8 +229,7 @@ class _Batch:
         if missing:
             EventType.objects.bulk_create(missing)
             self.types.update({t.name: t for t in missing})
-        for attribute in EventAttribute.objects.filter(event_type__in=list(self.types.values())):
-            self.attributes[(attribute.event_type_id, attribute.name)] = attribute
+            self.new_types = missing
 
     # 4. Typed params -------------------------------------------------------------------------
     def _type_params(self, items, results) -> dict[int, EventInput]:
@@ -347,17 +353,20 @@ class _Batch:
 
     # 6. Writes -------------------------------------------------------------------------------
     def _insert_events(self) -> list[tuple[int, _Row]]:
+        """Insert the rows; events of types that trigger campaigns get a durable mark in the same
+        statement, which reads `triggers_campaigns` afresh (never from the schema cache).
+        Every merge of the batch is done by now: each row's contact becomes the canonical one."""
         by_fingerprint = {row.fingerprint: row for row in self.rows}
         inserted = []
         for start in range(0, len(self.rows), INSERT_CHUNK):
             values = []
             for row in self.rows[start : start + INSERT_CHUNK]:
-                contact = self.resolver.canonical(row.contact)
+                row.contact = self.resolver.canonical(row.contact)
                 values.append(
                     (
-                        self.app.pk,
-                        contact.pk,
-                        row.event_type.pk,
+                        self.app.id,
+                        row.contact.id,
+                        row.event_type.id,
                         row.occurred_at,
                         self.now,
                         orjson.dumps(row.params).decode(),
@@ -366,36 +375,26 @@ class _Batch:
                         row.fingerprint,
                     )
                 )
-            stored = bulk_sql.insert_events(values)
-            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp in stored]
+            stored = bulk_sql.insert_events(values, app_id=self.app.pk, marked_at=self.now)
+            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp, _ in stored]
+            self.trigger_marks += sum(1 for *_, marked in stored if marked)
         if len(inserted) != len(self.rows):
             raise _ConcurrentDuplicate()
         return inserted
-
-    def _mark_triggers(self, inserted: list[tuple[int, _Row]]) -> int:
-        """Events that start or cancel a campaign get a durable mark, in this transaction."""
-        rows = [
-            (
-                self.app.pk,
-                event_id,
-                self.resolver.canonical(row.contact).pk,
-                row.event_type.pk,
-                self.now,
-            )
-            for event_id, row in inserted
-            if row.event_type.triggers_campaigns
-        ]
-        if rows:
-            bulk_sql.insert_trigger_marks(rows)
-        return len(rows)
 
     def _upsert_stats(self, inserted: list[tuple[int, _Row]]) -> None:
         """First/last occurrence and count per (contact, event type), in one upsert."""
         stats: dict[tuple[int, int], list] = {}
         for _, row in inserted:
-            key = (self.resolver.canonical(row.contact).pk, row.event_type.pk)
-            entry = stats.setdefault(key, [row.occurred_at, row.occurred_at, 0])
-            entry[0], entry[1] = min(entry[0], row.occurred_at), max(entry[1], row.occurred_at)
+            at = row.occurred_at
+            entry = stats.get(key := (row.contact.id, row.event_type.id))
+            if entry is None:
+                stats[key] = [at, at, 1]
+                continue
+            if at < entry[0]:
+                entry[0] = at
+            elif at > entry[1]:
+                entry[1] = at
             entry[2] += 1
         if stats:
             rows = [(*key, *entry) for key, entry in sorted(stats.items())]
@@ -426,11 +425,14 @@ class _Batch:
     def _refresh_type_last_seen(self) -> None:
         threshold = self.now - LAST_SEEN_RESOLUTION
         stale = [
-            t.pk
+            t
             for t in {row.event_type for row in self.rows}
             if t.last_seen_at is None or t.last_seen_at < threshold
         ]
         if stale:
             EventType.objects.filter(
-                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
+                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold),
+                pk__in=[t.pk for t in stale],
             ).update(last_seen_at=self.now)
+            for event_type in stale:  # the cached copies: not again before a minute
+                event_type.last_seen_at = self.now
