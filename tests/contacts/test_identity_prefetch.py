@@ -38,3 +38,20 @@ def test_fast_prefetch_matches_the_orm(app, other_app):
     ]
     assert loaded[0].last_seen_at == seen and loaded[0].last_seen_at.tzinfo is not None
     assert not loaded[0]._state.adding and loaded[0]._state.db == "default"
+
+
+def test_fast_device_prefetch_matches_select_related(app, other_app):
+    from contacts.models import Device
+    from contacts.services.devices import _devices_with_contacts
+
+    owner = Contact.objects.create(app=app, external_id="u1", custom_fields={"a": 1})
+    Device.objects.create(
+        app=app, contact=owner, token="t1", platform="web", subscription={"endpoint": "e"}
+    )
+    Device.objects.create(app=app, contact=owner, token="t2", platform="ios")
+    Device.objects.create(app=other_app, contact=owner, token="t1", platform="ios")
+    loaded = sorted(_devices_with_contacts(app.pk, ["t1", "t2", "t3"]), key=lambda d: d.token)
+    expected = list(Device.objects.filter(app=app).select_related("contact").order_by("token"))
+    assert [model_to_dict(d) for d in loaded] == [model_to_dict(d) for d in expected]
+    assert [model_to_dict(d.contact) for d in loaded] == [model_to_dict(owner)] * 2
+    assert loaded[0].contact_id == owner.pk
