@@ -10,6 +10,7 @@ an equivalent VALUES list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import psycopg
 from django.db import connection
@@ -60,15 +61,29 @@ def values_source(columns: Sequence[Column], rows: Sequence[tuple]) -> tuple[str
 
 
 def _execute(sql: str, params: list, *, fetch: bool = False) -> list[tuple]:
-    """Run on the current connection and transaction; server-side binding on PostgreSQL."""
+    """Run on the current connection and transaction; server-side binding on PostgreSQL, with
+    psycopg's errors turned into Django's (the retry in ingest tells them apart)."""
     if not _is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if fetch else []
+
+
+@contextmanager
+def pipeline():
+    """On PostgreSQL, statements run in this block travel together: the server is waited for
+    only when a result is fetched (psycopg's pipeline mode), so writes that return nothing,
+    followed by one that returns rows, cost one round trip instead of one each."""
+    if not _is_postgresql():
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def _json(expression: str) -> str:

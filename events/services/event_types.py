@@ -10,7 +10,6 @@ from django.utils import timezone
 from contacts.models import App
 from events.attributes import TYPES
 from events.models import EventAttribute, EventType
-from events.services.schema import schema_forget
 
 
 @transaction.atomic
@@ -54,8 +53,6 @@ def event_attribute_declare(*, event_type: EventType, name: str, type_: str) -> 
     attribute, _ = EventAttribute.objects.update_or_create(
         event_type=event_type, name=name, defaults={"type": type_, "declared": True}
     )
-    # This process's ingest sees it at once (others within schema.TTL).
-    schema_forget(app_id=event_type.app_id)
     return attribute
 
 

@@ -3,8 +3,8 @@
 Per batch, whatever its size, the work is a fixed number of statements (see docs/architecture.md):
 1. validate each payload in plain Python and compute its fingerprint;
 2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT);
-3. get the event types and attributes involved (a per-process cache, see schema.py; unknown
-   names are registered);
+3. read the event types and attributes involved (one SELECT, see schema.py; unknown names are
+   registered);
 4. type the params (declared, prefixed or discovered attribute types);
 5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
    built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
@@ -35,7 +35,7 @@ from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
-from events.services.schema import schema_add, schema_forget, schema_get
+from events.services.schema import schema_get
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
@@ -120,17 +120,13 @@ def events_ingest(
             items[index] = item
     for attempt in range(1, MAX_ATTEMPTS + 1):
         attempt_results = {i: IngestResult(index=i) for i in items}
-        batch = _Batch(app, now, contact)
         try:
             with transaction.atomic():
-                batch.run(items, attempt_results)
+                _Batch(app, now, contact).run(items, attempt_results)
             break
         except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
-            # Another transaction may have created (or deleted) types or attributes we cached.
-            schema_forget(app_id=app.pk)
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
-    schema_add(app=app, types=batch.new_types, attributes=batch.new_attributes)
     for index, result in attempt_results.items():
         results[index] = result
     return results
@@ -151,7 +147,6 @@ class _Batch:
         self.resolver = IdentityResolver(app, device_owner=self.devices.owner)
         self.types: dict[str, EventType] = {}
         self.attributes: dict[tuple[int, str], EventAttribute] = {}
-        self.new_types: list[EventType] = []
         self.new_attributes: list[EventAttribute] = []
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
@@ -163,12 +158,15 @@ class _Batch:
         fresh = self._type_params(fresh, results)
         self._resolve_contacts(fresh, results)
         created = {id(c) for c in self.resolver.flush()}
-        self.devices.save(self.resolver.canonical)
-        inserted = self._insert_events()
-        self._upsert_stats(inserted)
-        self._update_contacts(created)
+        for row in self.rows:  # every merge of the batch is done by now
+            row.contact = self.resolver.canonical(row.contact)
         self._refresh_type_last_seen()
-        for row in self.rows:  # their contacts are canonical since _insert_events
+        with bulk_sql.pipeline():  # the writes below cost one round trip on PostgreSQL
+            self.devices.save(self.resolver.canonical)
+            self._upsert_stats()
+            self._update_contacts(created)
+            inserted = self._insert_events()  # fetching what it returns waits for all
+        for row in self.rows:
             if row.result is not None:
                 row.result.contact_id = row.contact.id
                 row.result.anonymous_id = row.contact.anonymous_id
@@ -229,7 +227,6 @@ class _Batch:
         if missing:
             EventType.objects.bulk_create(missing)
             self.types.update({t.name: t for t in missing})
-            self.new_types = missing
 
     # 4. Typed params -------------------------------------------------------------------------
     def _type_params(self, items, results) -> dict[int, EventInput]:
@@ -354,14 +351,14 @@ class _Batch:
     # 6. Writes -------------------------------------------------------------------------------
     def _insert_events(self) -> list[tuple[int, _Row]]:
         """Insert the rows; events of types that trigger campaigns get a durable mark in the same
-        statement, which reads `triggers_campaigns` afresh (never from the schema cache).
-        Every merge of the batch is done by now: each row's contact becomes the canonical one."""
+        statement, which reads `triggers_campaigns` afresh (a campaign activated meanwhile counts).
+        If another transaction stored one of them first, everything this one wrote is rolled
+        back (_ConcurrentDuplicate), so the stats and contacts written before are right."""
         by_fingerprint = {row.fingerprint: row for row in self.rows}
         inserted = []
         for start in range(0, len(self.rows), INSERT_CHUNK):
             values = []
             for row in self.rows[start : start + INSERT_CHUNK]:
-                row.contact = self.resolver.canonical(row.contact)
                 values.append(
                     (
                         self.app.id,
@@ -382,10 +379,10 @@ class _Batch:
             raise _ConcurrentDuplicate()
         return inserted
 
-    def _upsert_stats(self, inserted: list[tuple[int, _Row]]) -> None:
-        """First/last occurrence and count per (contact, event type), in one upsert."""
+    def _upsert_stats(self) -> None:
+        """First/last occurrence and count per (contact, event type) of the rows, in one upsert."""
         stats: dict[tuple[int, int], list] = {}
-        for _, row in inserted:
+        for row in self.rows:
             at = row.occurred_at
             entry = stats.get(key := (row.contact.id, row.event_type.id))
             if entry is None:
@@ -425,14 +422,11 @@ class _Batch:
     def _refresh_type_last_seen(self) -> None:
         threshold = self.now - LAST_SEEN_RESOLUTION
         stale = [
-            t
+            t.pk
             for t in {row.event_type for row in self.rows}
             if t.last_seen_at is None or t.last_seen_at < threshold
         ]
         if stale:
             EventType.objects.filter(
-                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold),
-                pk__in=[t.pk for t in stale],
+                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
             ).update(last_seen_at=self.now)
-            for event_type in stale:  # the cached copies: not again before a minute
-                event_type.last_seen_at = self.now
