@@ -64,6 +64,10 @@ class DeviceRegistry:
             self._by_token[device.token] = device
             self._stored[device.id] = _columns(device)
 
+    def owners(self) -> list[Contact]:
+        """The contacts of the devices prefetched so far."""
+        return [device.contact for device in self._by_token.values() if device.pk is not None]
+
     def owner(self, token: str) -> Contact | None:
         device = self._by_token.get(token)
         return device.contact if device is not None else None

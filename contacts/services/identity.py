@@ -39,6 +39,7 @@ class IdentityResolver:
         self._pending: list[Contact] = []
         self._merged_into: dict[int, Contact] = {}
         self._rules: list[IdentifierRule] | None = None
+        self.loaded: list[Contact] = []  # as prefetched from the database
 
     # 1. Prefetch -------------------------------------------------------------------------
     def prefetch(self, items: Iterable) -> None:
@@ -62,6 +63,7 @@ class IdentityResolver:
                 query |= Q(**{f"{lookup}__in": list(values)})
             contacts = Contact.objects.filter(query, app=self.app).order_by("pk")
         for contact in contacts:
+            self.loaded.append(contact)
             self._remember(contact)
 
     def _lookup_name(self, rule: IdentifierRule) -> str:

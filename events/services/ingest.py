@@ -97,6 +97,19 @@ def event_fingerprint(app_id: int, item: EventInput, *, contact_id: int | None =
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _contact_columns(contact: Contact) -> tuple:
+    """What ingest writes of a stored contact (bulk_sql.CONTACT_COLUMNS after the id)."""
+    return (
+        contact.external_id,
+        contact.anonymous_id,
+        contact.first_seen_at,
+        contact.last_seen_at,
+        contact.timezone,
+        contact.language,
+        contact.country,
+    )
+
+
 def _derived_fingerprint(fingerprint: str, *parts: object) -> str:
     return hashlib.sha256("|".join([fingerprint, *map(str, parts)]).encode()).hexdigest()
 
@@ -150,6 +163,7 @@ class _Batch:
         self.new_attributes: list[EventAttribute] = []
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
+        self.stored_contacts: dict[int, tuple] = {}  # id(contact) -> its columns as loaded
         self.trigger_marks = 0
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
@@ -274,6 +288,8 @@ class _Batch:
             self.resolver.prefetch(items.values())
         else:
             self.devices.prefetch(i.device_token for i in items.values())
+        for contact in [*self.resolver.loaded, *self.devices.owners()]:
+            self.stored_contacts[id(contact)] = _contact_columns(contact)
         for index, item in items.items():
             contact = self.forced_contact or self.resolver.resolve(item)
             self._track_session(contact, item)
@@ -398,24 +414,18 @@ class _Batch:
             bulk_sql.upsert_stats(rows)
 
     def _update_contacts(self, created: set[int]) -> None:
+        """Write the touched contacts whose columns changed since they were loaded (most events
+        change nothing: an UPDATE would still write a new row version and its index entries)."""
         contacts = {}
         for contact in self.touched.values():
             contact = self.resolver.canonical(contact)
             if id(contact) not in created and contact.pk is not None:
                 contacts[contact.pk] = contact
-        rows = [
-            (
-                c.pk,
-                c.external_id,
-                c.anonymous_id,
-                c.first_seen_at,
-                c.last_seen_at,
-                c.timezone,
-                c.language,
-                c.country,
-            )
-            for c in (contacts[pk] for pk in sorted(contacts))  # id order: no deadlocks
-        ]
+        rows = []
+        for pk in sorted(contacts):  # id order: no deadlocks
+            columns = _contact_columns(contacts[pk])
+            if columns != self.stored_contacts.get(id(contacts[pk])):
+                rows.append((pk, *columns))
         if rows:
             bulk_sql.update_contacts(rows)
 
