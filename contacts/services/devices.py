@@ -137,8 +137,8 @@ class DeviceRegistry:
         for device in [*self._new, *self._seen.values()]:
             device.contact = canonical(device.contact)
             device.contact_id = device.contact.pk
-        if self._new:
-            Device.objects.bulk_create(self._new)
+        if self._new:  # token order: concurrent batches wait for each other, never deadlock
+            Device.objects.bulk_create(sorted(self._new, key=lambda d: d.token))
         rows = [
             (pk, *columns)
             for pk, device in sorted(self._seen.items())  # id order: no deadlocks
