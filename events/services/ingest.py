@@ -20,6 +20,8 @@ transaction fail on a unique constraint; it is then retried, and the retry sees 
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,7 +45,8 @@ SESSION_GAP = timedelta(minutes=30)
 # EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
 # queue on the same hot row.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 8
+RETRY_PAUSE = 0.05  # seconds, times the attempt number, at most
 INSERT_CHUNK = 1000
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
 
@@ -140,6 +143,9 @@ def events_ingest(
         except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
+            # Batches that create the same new contacts or devices collide again if they retry
+            # in step: a random pause lets one of them commit first.
+            time.sleep(random.uniform(0, RETRY_PAUSE * attempt))
     for index, result in attempt_results.items():
         results[index] = result
     return results
