@@ -6,18 +6,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from contacts.models import App, Contact, Device
+import orjson
+import psycopg
+from django.db import connection
 
-DEVICE_FIELDS = [
-    "contact",
-    "platform",
-    "subscription",
-    "push_permission_granted",
-    "timezone",
-    "language",
-    "country",
-    "last_seen_at",
-    "invalidated_at",
+from contacts.models import App, Contact, Device
+from contacts.services.identity import fetch_binary, from_row, select_list
+
+# (column, PostgreSQL type) of what an event may change on a stored device.
+DEVICE_COLUMNS = [
+    ("contact_id", "bigint"),
+    ("platform", "text"),
+    ("subscription", "text"),
+    ("push_permission_granted", "boolean"),
+    ("timezone", "text"),
+    ("language", "text"),
+    ("country", "text"),
+    ("last_seen_at", "timestamptz"),
+    ("invalidated_at", "timestamptz"),
 ]
 
 
@@ -32,21 +38,35 @@ class OptChange:
 
 
 class DeviceRegistry:
-    """The devices of one batch: prefetched by token, created or updated in bulk by `save()`."""
+    """The devices of one batch: prefetched by token, created or updated in bulk by `save()`.
+
+    Most events re-register a device that is already stored as it is, so `save()` writes only the
+    devices whose columns differ from what `prefetch()` read, in one set-based UPDATE."""
 
     def __init__(self, app: App):
         self.app = app
         self._by_token: dict[str, Device] = {}
         self._new: list[Device] = []
-        self._changed: dict[int, Device] = {}
+        self._seen: dict[int, Device] = {}
+        self._stored: dict[int, tuple] = {}  # device id -> its columns as prefetched
 
     def prefetch(self, tokens: Iterable[str]) -> None:
         tokens = {t for t in tokens if t}
-        if tokens:
-            for device in Device.objects.filter(app=self.app, token__in=tokens).select_related(
+        if not tokens:
+            return
+        if connection.vendor == "postgresql":
+            devices = _devices_with_contacts(self.app.id, sorted(tokens))
+        else:
+            devices = Device.objects.filter(app=self.app, token__in=tokens).select_related(
                 "contact"
-            ):
-                self._by_token[device.token] = device
+            )
+        for device in devices:
+            self._by_token[device.token] = device
+            self._stored[device.id] = _columns(device)
+
+    def owners(self) -> list[Contact]:
+        """The contacts of the devices prefetched so far."""
+        return [device.contact for device in self._by_token.values() if device.pk is not None]
 
     def owner(self, token: str) -> Contact | None:
         device = self._by_token.get(token)
@@ -80,7 +100,7 @@ class DeviceRegistry:
         else:
             changes = self._transition(device, contact, granted)
             if device.pk is not None:
-                self._changed[device.pk] = device
+                self._seen[device.pk] = device
         device.platform = platform
         device.subscription = subscription or device.subscription
         device.invalidated_at = None
@@ -111,18 +131,94 @@ class DeviceRegistry:
         device.push_permission_granted = granted
         return changes
 
-    def save(self, canonical: Callable[[Contact], Contact]) -> None:
-        """Write new and changed devices; `canonical` maps contacts merged away in the batch."""
-        for device in [*self._new, *self._changed.values()]:
+    def save(self, canonical: Callable[[Contact], Contact]) -> int:
+        """Write new and changed devices; `canonical` maps contacts merged away in the batch.
+        Returns how many stored devices were updated."""
+        for device in [*self._new, *self._seen.values()]:
             device.contact = canonical(device.contact)
             device.contact_id = device.contact.pk
-        if self._new:
-            Device.objects.bulk_create(self._new)
-        if self._changed:
-            changed = sorted(self._changed.values(), key=lambda d: d.pk)
-            Device.objects.bulk_update(changed, DEVICE_FIELDS)
-        self._new, self._changed = [], {}
+        if self._new:  # token order: concurrent batches wait for each other, never deadlock
+            Device.objects.bulk_create(sorted(self._new, key=lambda d: d.token))
+        rows = [
+            (pk, *columns)
+            for pk, device in sorted(self._seen.items())  # id order: no deadlocks
+            if (columns := _columns(device)) != self._stored.get(pk)
+        ]
+        if rows:
+            _update_devices(rows)
+        for pk, *columns in rows:
+            self._stored[pk] = tuple(columns)
+        self._new, self._seen = [], {}
+        return len(rows)
 
 
 def _same_contact(a: Contact, b: Contact) -> bool:
     return a is b or (a.pk is not None and a.pk == b.pk)
+
+
+def _devices_with_contacts(app_id: int, tokens: list[str]) -> list[Device]:
+    """The devices with these tokens and their contacts, as select_related() loads them, in one
+    binary query (see identity.fetch_binary)."""
+    sql = (
+        f"SELECT {select_list(Device, 'd')}, {select_list(Contact, 'c')} "
+        f"FROM {Device._meta.db_table} d JOIN {Contact._meta.db_table} c ON c.id = d.contact_id "
+        f"WHERE d.app_id = %s AND d.token = ANY(%s::text[])"
+    )
+    split = len(Device._meta.concrete_fields)
+    devices = []
+    for row in fetch_binary(sql, [app_id, tokens]):
+        device = from_row(Device, row[:split])
+        device.contact = from_row(Contact, row[split:])
+        devices.append(device)
+    return devices
+
+
+def _columns(device: Device) -> tuple:
+    subscription = device.subscription
+    return (
+        device.contact_id if device.contact is None else device.contact.pk,
+        device.platform,
+        None if subscription is None else orjson.dumps(subscription).decode(),
+        device.push_permission_granted,
+        device.timezone,
+        device.language,
+        device.country,
+        device.last_seen_at,
+        device.invalidated_at,
+    )
+
+
+def _update_devices(rows: list[tuple]) -> None:
+    """One UPDATE for all changed devices: binary arrays through unnest() on PostgreSQL (the
+    statement stays small and constant), a VALUES list on SQLite."""
+    table = Device._meta.db_table
+    names = [name for name, _ in DEVICE_COLUMNS]
+    assignments = ", ".join(
+        f"{name} = v.{name}::jsonb" if name == "subscription" else f"{name} = v.{name}"
+        for name in names
+    )
+    if connection.vendor == "postgresql":
+        types = ["bigint", *(pg_type for _, pg_type in DEVICE_COLUMNS)]
+        source = ", ".join(f"%b::{pg_type}[]" for pg_type in types)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({source}) "
+            f"AS v(id, {', '.join(names)}) WHERE {table}.id = v.id"
+        )
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        adapt(value) if name.endswith("_at") else value
+        for row in rows
+        for name, value in zip(["id", *names], row, strict=True)
+    ]
+    selected = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(["id", *names]))
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(names) + 1)) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments.replace('::jsonb', '')} "
+            f"FROM (SELECT {selected} FROM (VALUES {values})) AS v WHERE {table}.id = v.id",
+            params,
+        )

@@ -14,8 +14,11 @@ New contacts are kept pending and inserted together by `flush()`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import orjson
+import psycopg
+from django.db import connection
 from django.db.models import Q
 
 from contacts.models import App, Contact, IdentifierRule
@@ -36,6 +39,7 @@ class IdentityResolver:
         self._pending: list[Contact] = []
         self._merged_into: dict[int, Contact] = {}
         self._rules: list[IdentifierRule] | None = None
+        self.loaded: list[Contact] = []  # as prefetched from the database
 
     # 1. Prefetch -------------------------------------------------------------------------
     def prefetch(self, items: Iterable) -> None:
@@ -51,10 +55,15 @@ class IdentityResolver:
                 wanted.setdefault(self._lookup_name(match[0]), set()).add(match[1])
         if not wanted:
             return
-        query = Q()
-        for lookup, values in wanted.items():
-            query |= Q(**{f"{lookup}__in": list(values)})
-        for contact in Contact.objects.filter(query, app=self.app).order_by("pk"):
+        if connection.vendor == "postgresql" and set(wanted) <= set(_COLUMN_LOOKUPS):
+            contacts = _contacts_by_columns(self.app.pk, wanted)
+        else:
+            query = Q()
+            for lookup, values in wanted.items():
+                query |= Q(**{f"{lookup}__in": list(values)})
+            contacts = Contact.objects.filter(query, app=self.app).order_by("pk")
+        for contact in contacts:
+            self.loaded.append(contact)
             self._remember(contact)
 
     def _lookup_name(self, rule: IdentifierRule) -> str:
@@ -173,8 +182,9 @@ class IdentityResolver:
 
     def canonical(self, contact: Contact) -> Contact:
         """The contact an earlier reference now stands for (after merges in this batch)."""
-        while contact.pk is not None and contact.pk in self._merged_into:
-            contact = self._merged_into[contact.pk]
+        merged_into = self._merged_into
+        while merged_into and contact.id is not None and contact.id in merged_into:
+            contact = merged_into[contact.id]
         return contact
 
     # 4. Save -------------------------------------------------------------------------------
@@ -186,3 +196,56 @@ class IdentityResolver:
             for contact in created:
                 self._remember(contact)
         return created
+
+
+# Lookups the fast prefetch handles, with their column and array type (custom fields go through
+# the ORM: its JSON key lookups compare typed values).
+_COLUMN_LOOKUPS = {
+    "pk": ("id", "bigint"),
+    "external_id": ("external_id", "text"),
+    "anonymous_id": ("anonymous_id", "text"),
+    "email": ("email", "text"),
+    "phone": ("phone", "text"),
+}
+
+
+def _contacts_by_columns(app_id: int, wanted: dict[str, set]) -> list[Contact]:
+    """The app's contacts matching any of the wanted column values, in id order: one query with a
+    binary cursor and Contact.from_db, a third of the ORM's CPU (it parses timestamps in Python
+    and compiles the query each time)."""
+    conditions, params = [], [app_id]
+    for lookup, values in wanted.items():
+        column, pg_type = _COLUMN_LOOKUPS[lookup]
+        conditions.append(f"c.{column} = ANY(%s::{pg_type}[])")
+        params.append([int(v) for v in values] if pg_type == "bigint" else list(values))
+    sql = (
+        f"SELECT {select_list(Contact, 'c')} FROM {Contact._meta.db_table} c "
+        f"WHERE c.app_id = %s AND ({' OR '.join(conditions)}) ORDER BY c.id"
+    )
+    return [from_row(Contact, row) for row in fetch_binary(sql, params)]
+
+
+def select_list(model, alias: str) -> str:
+    """The model's concrete columns for a raw SELECT (JSON as text: Django parses JSON text)."""
+    columns = []
+    for f in model._meta.concrete_fields:
+        cast = "::text" if f.get_internal_type() == "JSONField" else ""
+        columns.append(f"{alias}.{f.column}{cast}")
+    return ", ".join(columns)
+
+
+def from_row(model, row: Sequence):
+    """A model instance from `select_list`'s columns, as the ORM would load it."""
+    fields = model._meta.concrete_fields
+    values = list(row[: len(fields)])
+    for i, f in enumerate(fields):
+        if values[i] is not None and f.get_internal_type() == "JSONField":
+            values[i] = orjson.loads(values[i])
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def fetch_binary(sql: str, params: list) -> list[tuple]:
+    """Rows of a raw query on PostgreSQL, in binary (C loaders for timestamps and numbers)."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        return cursor.execute(sql, params, binary=True).fetchall()

@@ -10,12 +10,13 @@ an equivalent VALUES list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import psycopg
 from django.db import connection
 
 from contacts.models import Contact
-from events.models import ContactEventStats, Event, TriggerMark
+from events.models import ContactEventStats, Event, EventType, TriggerMark
 
 Column = tuple[str, str]  # (name, PostgreSQL type)
 
@@ -60,15 +61,29 @@ def values_source(columns: Sequence[Column], rows: Sequence[tuple]) -> tuple[str
 
 
 def _execute(sql: str, params: list, *, fetch: bool = False) -> list[tuple]:
-    """Run on the current connection and transaction; server-side binding on PostgreSQL."""
+    """Run on the current connection and transaction; server-side binding on PostgreSQL, with
+    psycopg's errors turned into Django's (the retry in ingest tells them apart)."""
     if not _is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if fetch else []
+
+
+@contextmanager
+def pipeline():
+    """On PostgreSQL, statements run in this block travel together: the server is waited for
+    only when a result is fetched (psycopg's pipeline mode), so writes that return nothing,
+    followed by one that returns rows, cost one round trip instead of one each."""
+    if not _is_postgresql():
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def _json(expression: str) -> str:
@@ -76,20 +91,29 @@ def _json(expression: str) -> str:
 
 
 def stored_fingerprints(app_id: int, fingerprints: list[str]) -> dict[str, tuple[int, str | None]]:
-    """fingerprint -> (contact id, contact's anonymous id) for those already stored."""
+    """fingerprint -> (contact id, contact's anonymous id) for those already stored.
+
+    On PostgreSQL a join on unnest(): one index probe per fingerprint, whatever the table's size
+    (`fingerprint = ANY(array)` made the planner scan the table once it held 100,000s of rows)."""
     if not fingerprints:
         return {}
-    sql = (
-        f"SELECT e.fingerprint, e.contact_id, c.anonymous_id FROM {Event._meta.db_table} e "
-        f"JOIN {Contact._meta.db_table} c ON c.id = e.contact_id WHERE e.app_id = %s AND "
-    )
+    events, contacts = Event._meta.db_table, Contact._meta.db_table
     if _is_postgresql():
-        rows = _execute(sql + "e.fingerprint = ANY(%b::text[])", [app_id, fingerprints], fetch=True)
+        sql = (
+            f"SELECT e.fingerprint, e.contact_id, c.anonymous_id "
+            f"FROM unnest(%b::text[]) AS f(fingerprint) "
+            f"JOIN {events} e ON e.app_id = %s AND e.fingerprint = f.fingerprint "
+            f"JOIN {contacts} c ON c.id = e.contact_id"
+        )
+        rows = _execute(sql, [fingerprints, app_id], fetch=True)
     else:
         placeholders = ", ".join(["%s"] * len(fingerprints))
-        rows = _execute(
-            sql + f"e.fingerprint IN ({placeholders})", [app_id, *fingerprints], fetch=True
+        sql = (
+            f"SELECT e.fingerprint, e.contact_id, c.anonymous_id FROM {events} e "
+            f"JOIN {contacts} c ON c.id = e.contact_id "
+            f"WHERE e.app_id = %s AND e.fingerprint IN ({placeholders})"
         )
+        rows = _execute(sql, [app_id, *fingerprints], fetch=True)
     return {
         fingerprint: (contact_id, anonymous_id) for fingerprint, contact_id, anonymous_id in rows
     }
@@ -108,18 +132,57 @@ EVENT_COLUMNS: list[Column] = [
 ]
 
 
-def insert_events(rows: Sequence[tuple]) -> list[tuple[int, str]]:
-    """Insert event rows, skipping stored fingerprints; return (id, fingerprint) of new rows."""
+def insert_events(rows: Sequence[tuple], *, app_id: int, marked_at) -> list[tuple[int, str, bool]]:
+    """Insert event rows, skipping stored fingerprints, and leave a trigger mark for each new
+    event whose type has `triggers_campaigns` (read in this statement, so a flag committed
+    before it is always seen); return (id, fingerprint, marked) of the new rows."""
     table = Event._meta.db_table
     source, params = values_source(EVENT_COLUMNS, rows)
     columns = [name for name, _ in EVENT_COLUMNS]
     selected = [_json(f"v.{c}") if c in ("params", "context") else f"v.{c}" for c in columns]
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
-    sql = (
+    insert = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selected)} FROM {source} "
-        f"WHERE true ON CONFLICT (app_id, fingerprint) DO NOTHING RETURNING id, fingerprint"
+        f"WHERE true ON CONFLICT (app_id, fingerprint) DO NOTHING "
     )
-    return _execute(sql, params, fetch=True)
+    if not _is_postgresql():
+        return _insert_then_mark(insert, params, app_id=app_id, marked_at=marked_at)
+    types, marks = EventType._meta.db_table, TriggerMark._meta.db_table
+    sql = (
+        f"WITH new AS ({insert} RETURNING id, fingerprint, contact_id, event_type_id), "
+        f"marked AS (INSERT INTO {marks} (app_id, event_id, contact_id, event_type_id, "
+        f"created_at) SELECT %s, new.id, new.contact_id, new.event_type_id, %s FROM new "
+        f"JOIN {types} t ON t.id = new.event_type_id WHERE t.triggers_campaigns "
+        f"RETURNING event_id) "
+        f"SELECT new.id, new.fingerprint, marked.event_id IS NOT NULL "
+        f"FROM new LEFT JOIN marked ON marked.event_id = new.id"
+    )
+    return _execute(sql, [*params, app_id, marked_at], fetch=True)
+
+
+def _insert_then_mark(insert: str, params: list, *, app_id: int, marked_at):
+    """SQLite has no INSERT in a WITH clause: the same in three statements."""
+    returning = "RETURNING id, fingerprint, contact_id, event_type_id"
+    new = _execute(insert + returning, params, fetch=True)
+    type_ids = sorted({type_id for *_, type_id in new})
+    triggering = set()
+    if type_ids:
+        placeholders = ", ".join(["%s"] * len(type_ids))
+        sql = (
+            f"SELECT id FROM {EventType._meta.db_table} "
+            f"WHERE triggers_campaigns AND id IN ({placeholders})"
+        )
+        triggering = {type_id for (type_id,) in _execute(sql, type_ids, fetch=True)}
+    marks = [
+        (app_id, event_id, contact_id, type_id, marked_at)
+        for event_id, _, contact_id, type_id in new
+        if type_id in triggering
+    ]
+    if marks:
+        insert_trigger_marks(marks)
+    return [
+        (event_id, fingerprint, type_id in triggering) for event_id, fingerprint, _, type_id in new
+    ]
 
 
 STATS_COLUMNS: list[Column] = [

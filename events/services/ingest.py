@@ -3,12 +3,14 @@
 Per batch, whatever its size, the work is a fixed number of statements (see docs/architecture.md):
 1. validate each payload in plain Python and compute its fingerprint;
 2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT);
-3. load the event types and attributes involved (two SELECTs; unknown names are registered);
+3. read the event types and attributes involved (one SELECT, see schema.py; unknown names are
+   registered);
 4. type the params (declared, prefixed or discovered attribute types);
 5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
    built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
-6. insert new contacts and devices, the events (one multi-row INSERT), the per-contact stats (one
-   upsert), and the touched contacts' last-seen fields (one UPDATE);
+6. insert new contacts and devices, the events (one multi-row INSERT, which also leaves the
+   trigger marks), the per-contact stats (one upsert), and the touched contacts' last-seen
+   fields (one UPDATE);
 7. on commit, tell subscribers which events were stored.
 
 A concurrent request that stores the same event or creates the same contact first makes this
@@ -18,6 +20,8 @@ transaction fail on a unique constraint; it is then retried, and the retry sees 
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,6 +37,7 @@ from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
+from events.services.schema import schema_get
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
@@ -40,7 +45,8 @@ SESSION_GAP = timedelta(minutes=30)
 # EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
 # queue on the same hot row.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 8
+RETRY_PAUSE = 0.05  # seconds, times the attempt number, at most
 INSERT_CHUNK = 1000
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
 
@@ -94,6 +100,19 @@ def event_fingerprint(app_id: int, item: EventInput, *, contact_id: int | None =
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _contact_columns(contact: Contact) -> tuple:
+    """What ingest writes of a stored contact (bulk_sql.CONTACT_COLUMNS after the id)."""
+    return (
+        contact.external_id,
+        contact.anonymous_id,
+        contact.first_seen_at,
+        contact.last_seen_at,
+        contact.timezone,
+        contact.language,
+        contact.country,
+    )
+
+
 def _derived_fingerprint(fingerprint: str, *parts: object) -> str:
     return hashlib.sha256("|".join([fingerprint, *map(str, parts)]).encode()).hexdigest()
 
@@ -124,6 +143,9 @@ def events_ingest(
         except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
+            # Batches that create the same new contacts or devices collide again if they retry
+            # in step: a random pause lets one of them commit first.
+            time.sleep(random.uniform(0, RETRY_PAUSE * attempt))
     for index, result in attempt_results.items():
         results[index] = result
     return results
@@ -147,6 +169,7 @@ class _Batch:
         self.new_attributes: list[EventAttribute] = []
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
+        self.stored_contacts: dict[int, tuple] = {}  # id(contact) -> its columns as loaded
         self.trigger_marks = 0
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
@@ -155,16 +178,18 @@ class _Batch:
         fresh = self._type_params(fresh, results)
         self._resolve_contacts(fresh, results)
         created = {id(c) for c in self.resolver.flush()}
-        self.devices.save(self.resolver.canonical)
-        inserted = self._insert_events()
-        self.trigger_marks = self._mark_triggers(inserted)
-        self._upsert_stats(inserted)
-        self._update_contacts(created)
+        for row in self.rows:  # every merge of the batch is done by now
+            row.contact = self.resolver.canonical(row.contact)
         self._refresh_type_last_seen()
+        with bulk_sql.pipeline():  # the writes below cost one round trip on PostgreSQL
+            self.devices.save(self.resolver.canonical)
+            self._upsert_stats()
+            self._update_contacts(created)
+            inserted = self._insert_events()  # fetching what it returns waits for all
         for row in self.rows:
             if row.result is not None:
-                contact = self.resolver.canonical(row.contact)
-                row.result.contact_id, row.result.anonymous_id = contact.pk, contact.anonymous_id
+                row.result.contact_id = row.contact.id
+                row.result.anonymous_id = row.contact.anonymous_id
         for result in results.values():
             if result.index_of_first is not None:
                 first = results[result.index_of_first]
@@ -179,7 +204,7 @@ class _Batch:
         payload = {
             "app": self.app,
             "event_ids": [event_id for event_id, _ in inserted],
-            "contact_ids": sorted({self.resolver.canonical(r.contact).pk for _, r in inserted}),
+            "contact_ids": sorted({row.contact.id for _, row in inserted}),
             "event_type_names": sorted({row.event_type.name for _, row in inserted}),
             "trigger_marks": self.trigger_marks,
         }
@@ -208,7 +233,7 @@ class _Batch:
     # 3. Event types and attributes -----------------------------------------------------------
     def _load_types(self, names: set[str]) -> None:
         names |= {catalog.APP_OPEN, catalog.OPT_IN, catalog.OPT_OUT}
-        self.types = {t.name: t for t in EventType.objects.filter(app=self.app, name__in=names)}
+        self.types, self.attributes = schema_get(app=self.app, names=names)
         missing = [
             EventType(
                 app=self.app,
@@ -222,8 +247,6 @@ class _Batch:
         if missing:
             EventType.objects.bulk_create(missing)
             self.types.update({t.name: t for t in missing})
-        for attribute in EventAttribute.objects.filter(event_type__in=list(self.types.values())):
-            self.attributes[(attribute.event_type_id, attribute.name)] = attribute
 
     # 4. Typed params -------------------------------------------------------------------------
     def _type_params(self, items, results) -> dict[int, EventInput]:
@@ -271,6 +294,8 @@ class _Batch:
             self.resolver.prefetch(items.values())
         else:
             self.devices.prefetch(i.device_token for i in items.values())
+        for contact in [*self.resolver.loaded, *self.devices.owners()]:
+            self.stored_contacts[id(contact)] = _contact_columns(contact)
         for index, item in items.items():
             contact = self.forced_contact or self.resolver.resolve(item)
             self._track_session(contact, item)
@@ -347,17 +372,20 @@ class _Batch:
 
     # 6. Writes -------------------------------------------------------------------------------
     def _insert_events(self) -> list[tuple[int, _Row]]:
+        """Insert the rows; events of types that trigger campaigns get a durable mark in the same
+        statement, which reads `triggers_campaigns` afresh (a campaign activated meanwhile counts).
+        If another transaction stored one of them first, everything this one wrote is rolled
+        back (_ConcurrentDuplicate), so the stats and contacts written before are right."""
         by_fingerprint = {row.fingerprint: row for row in self.rows}
         inserted = []
         for start in range(0, len(self.rows), INSERT_CHUNK):
             values = []
             for row in self.rows[start : start + INSERT_CHUNK]:
-                contact = self.resolver.canonical(row.contact)
                 values.append(
                     (
-                        self.app.pk,
-                        contact.pk,
-                        row.event_type.pk,
+                        self.app.id,
+                        row.contact.id,
+                        row.event_type.id,
                         row.occurred_at,
                         self.now,
                         orjson.dumps(row.params).decode(),
@@ -366,60 +394,44 @@ class _Batch:
                         row.fingerprint,
                     )
                 )
-            stored = bulk_sql.insert_events(values)
-            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp in stored]
+            stored = bulk_sql.insert_events(values, app_id=self.app.pk, marked_at=self.now)
+            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp, _ in stored]
+            self.trigger_marks += sum(1 for *_, marked in stored if marked)
         if len(inserted) != len(self.rows):
             raise _ConcurrentDuplicate()
         return inserted
 
-    def _mark_triggers(self, inserted: list[tuple[int, _Row]]) -> int:
-        """Events that start or cancel a campaign get a durable mark, in this transaction."""
-        rows = [
-            (
-                self.app.pk,
-                event_id,
-                self.resolver.canonical(row.contact).pk,
-                row.event_type.pk,
-                self.now,
-            )
-            for event_id, row in inserted
-            if row.event_type.triggers_campaigns
-        ]
-        if rows:
-            bulk_sql.insert_trigger_marks(rows)
-        return len(rows)
-
-    def _upsert_stats(self, inserted: list[tuple[int, _Row]]) -> None:
-        """First/last occurrence and count per (contact, event type), in one upsert."""
+    def _upsert_stats(self) -> None:
+        """First/last occurrence and count per (contact, event type) of the rows, in one upsert."""
         stats: dict[tuple[int, int], list] = {}
-        for _, row in inserted:
-            key = (self.resolver.canonical(row.contact).pk, row.event_type.pk)
-            entry = stats.setdefault(key, [row.occurred_at, row.occurred_at, 0])
-            entry[0], entry[1] = min(entry[0], row.occurred_at), max(entry[1], row.occurred_at)
+        for row in self.rows:
+            at = row.occurred_at
+            entry = stats.get(key := (row.contact.id, row.event_type.id))
+            if entry is None:
+                stats[key] = [at, at, 1]
+                continue
+            if at < entry[0]:
+                entry[0] = at
+            elif at > entry[1]:
+                entry[1] = at
             entry[2] += 1
         if stats:
             rows = [(*key, *entry) for key, entry in sorted(stats.items())]
             bulk_sql.upsert_stats(rows)
 
     def _update_contacts(self, created: set[int]) -> None:
+        """Write the touched contacts whose columns changed since they were loaded (most events
+        change nothing: an UPDATE would still write a new row version and its index entries)."""
         contacts = {}
         for contact in self.touched.values():
             contact = self.resolver.canonical(contact)
             if id(contact) not in created and contact.pk is not None:
                 contacts[contact.pk] = contact
-        rows = [
-            (
-                c.pk,
-                c.external_id,
-                c.anonymous_id,
-                c.first_seen_at,
-                c.last_seen_at,
-                c.timezone,
-                c.language,
-                c.country,
-            )
-            for c in (contacts[pk] for pk in sorted(contacts))  # id order: no deadlocks
-        ]
+        rows = []
+        for pk in sorted(contacts):  # id order: no deadlocks
+            columns = _contact_columns(contacts[pk])
+            if columns != self.stored_contacts.get(id(contacts[pk])):
+                rows.append((pk, *columns))
         if rows:
             bulk_sql.update_contacts(rows)
 

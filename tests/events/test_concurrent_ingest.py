@@ -59,3 +59,22 @@ def test_batches_creating_the_same_contacts_at_once_both_land():
     assert all(r.errors is None and not r.duplicate for batch in results for r in batch)
     assert app.contacts.count() == 50
     assert Event.objects.filter(event_type__name__in=["a", "b"]).count() == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_registering_the_same_new_devices_at_once_both_land():
+    app = app_create(name="Race", tenant_id="race3")
+    device = {"platform": "android", "push_permission_granted": True}
+    for round_ in range(3):
+        batches = [
+            [
+                {"event_name": name, "app_user_id": f"u{i}", "device_token": f"t{round_}-{i}"}
+                | device
+                for i in range(50)
+            ]
+            for name in ("a", "b")
+        ]
+        results = run_together(app, batches)
+        assert all(r.errors is None for batch in results for r in batch)
+    assert app.devices.count() == 150
+    assert Event.objects.filter(event_type__name__in=["a", "b"]).count() == 300
