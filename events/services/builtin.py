@@ -1,6 +1,6 @@
 """Recording Beacon's own events (@NOTIFICATION_SENT, @OPT_OUT of an invalidated device, ...)
 for contacts Beacon already knows: no validation, identity or device work, just the rows the
-ingest pipeline would write (events, trigger marks, per-contact stats) in a few set-based
+ingest pipeline would write (events with their trigger marks, per-contact stats) in a few set-based
 statements, so that a broadcast can record thousands of them cheaply.
 
 They are stored and announced like any event, so segments and campaign triggers can use them.
@@ -40,18 +40,20 @@ def events_record_builtin(*, app: App, events: list[BuiltinEvent]) -> int:
     with transaction.atomic():
         types = _event_types(app, {event.name for event in unique}, now)
         rows = {_fingerprint(app, event): (event, types[event.name].pk) for event in unique}
-        inserted = bulk_sql.insert_events(
-            [_row(app, fp, event, type_id, now) for fp, (event, type_id) in rows.items()]
+        inserted = bulk_sql.insert_events(  # leaves the trigger marks too
+            [_row(app, fp, event, type_id, now) for fp, (event, type_id) in rows.items()],
+            app_id=app.pk,
+            marked_at=now,
         )
-        stored = [(event_id, rows[fingerprint][0]) for event_id, fingerprint in inserted]
-        _write_marks_and_stats(app, stored, types, now)
+        stored = [(event_id, rows[fingerprint][0]) for event_id, fingerprint, _ in inserted]
+        _write_stats(stored, types)
         if stored:
             payload = {
                 "app": app,
                 "event_ids": [event_id for event_id, _ in stored],
                 "contact_ids": sorted({event.contact_id for _, event in stored}),
                 "event_type_names": sorted({event.name for _, event in stored}),
-                "trigger_marks": sum(types[e.name].triggers_campaigns for _, e in stored),
+                "trigger_marks": sum(marked for *_, marked in inserted),
             }
             transaction.on_commit(
                 lambda: events_ingested.send(sender=Event, **payload), robust=True
@@ -92,14 +94,7 @@ def _row(app: App, fingerprint: str, event: BuiltinEvent, type_id: int, now: dat
     )
 
 
-def _write_marks_and_stats(app, stored, types, now) -> None:
-    marks = [
-        (app.pk, event_id, event.contact_id, types[event.name].pk, now)
-        for event_id, event in stored
-        if types[event.name].triggers_campaigns
-    ]
-    if marks:
-        bulk_sql.insert_trigger_marks(marks)
+def _write_stats(stored, types) -> None:
     stats: dict[tuple[int, int], list] = {}
     for _, event in stored:
         entry = stats.setdefault(
