@@ -25,7 +25,7 @@
  *   identify(userId, traits)  remembers the user id and sends `user_identified` with the user id,
  *                             the anonymous id (Beacon gives that contact the user id, or merges
  *                             it into the contact that already has it) and the traits as params
- *                             (identifier rules such as Email or Phone read them). A repeated
+ *                             (for segments; they do not change profile fields). A repeated
  *                             identify of the same user without traits sends nothing.
  *   subscribePush()           registers the service worker, asks for permission, subscribes with
  *                             Beacon's VAPID key and sends `push_permission_granted` with the
