@@ -89,3 +89,12 @@ def role_client(db):
         return client
 
     return login
+
+
+@pytest.fixture
+def two_apps(app, other_app):
+    """Contacts, events, keys, rules, segments, campaigns and deliveries in `app` ("mine-...")
+    and in `other_app` ("theirs-...")."""
+    from tests.admin_pages import fill_two_apps
+
+    return fill_two_apps(app, other_app)
