@@ -101,3 +101,13 @@ def test_the_selector_goes_back_only_to_this_site_and_only_by_post(both):
 def test_a_user_of_one_app_sees_its_name_instead_of_a_selector(role_client, app):
     page = role_client("Marketer", app).get("/admin/").content.decode()
     assert "<strong>Shop</strong>" in page and "All my apps" not in page
+
+
+def test_an_object_of_the_other_app_is_not_shown_while_one_app_is_chosen(both):
+    client, app, other_app = both
+    theirs = other_app.segments.get()
+    assert client.get(f"/admin/segments/segment/{theirs.pk}/change/").status_code == 200
+    select(client, app.pk)
+    response = client.get(f"/admin/segments/segment/{theirs.pk}/change/")
+    assert response.status_code == 302  # "doesn't exist", back to the index
+    assert client.get(f"/admin/segments/segment/{app.segments.get().pk}/change/").status_code == 200
