@@ -22,7 +22,7 @@ from campaigns.services.campaigns import (
     campaign_validate,
 )
 from campaigns.services.policy import push_policy_update
-from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, visible_apps
+from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
 from events.admin import ReadOnlyAdmin
 from segments.models import Segment
 
@@ -102,8 +102,8 @@ class CampaignAdmin(BeaconModelAdmin):
         return [*self.readonly_fields, "app"] if obj is not None else self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Segment and not request.user.is_superuser:
-            kwargs["queryset"] = Segment.objects.filter(app__members=request.user)
+        if db_field.related_model is Segment:
+            kwargs["queryset"] = Segment.objects.filter(app__in=scoped_apps(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="deliveries")
@@ -174,7 +174,7 @@ class CampaignFilter(admin.SimpleListFilter):
     parameter_name = "campaign"
 
     def lookups(self, request, model_admin):
-        campaigns = Campaign.objects.filter(app__in=visible_apps(request)).order_by("name")
+        campaigns = Campaign.objects.filter(app__in=scoped_apps(request)).order_by("name")
         return [(str(pk), name) for pk, name in campaigns.values_list("pk", "name")]
 
     def queryset(self, request, queryset):

@@ -30,5 +30,13 @@ def campaign_stats(*, campaign: Campaign) -> dict:
     return counts
 
 
+def campaigns_recent(*, apps: QuerySet[App], limit: int = 5) -> list[tuple[Campaign, dict]]:
+    """The newest campaigns, each with its campaign_stats (one query per campaign, on the
+    (campaign, status) index)."""
+    campaigns = Campaign.objects.filter(app__in=apps).select_related("app")
+    recent = campaigns.order_by("-created_at", "-pk")[:limit]
+    return [(campaign, campaign_stats(campaign=campaign)) for campaign in recent]
+
+
 def push_policy_get(*, app: App) -> PushPolicy:
     return PushPolicy.objects.filter(app=app).first() or PushPolicy(app=app)

@@ -27,12 +27,13 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.BeaconAdminConfig",  # django.contrib.admin with Beacon's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "events",
     "segments",
     "campaigns",
+    "dashboard.apps.DashboardConfig",
 ]
 
 MIDDLEWARE = [

@@ -15,12 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.functional import cached_property
 
+from contacts.access import current_app, scoped_apps, visible_apps
 from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
 from contacts.services.apps import (
     api_key_create,
@@ -33,19 +34,10 @@ from contacts.services.apps import (
 )
 from contacts.services.contacts import contact_delete, contact_update
 
-admin.site.site_header = "Beacon"
-admin.site.site_title = "Beacon"
-
 
 # Shared pieces (events/admin.py uses them too) -------------------------------------------------
 def error_text(exc: ValidationError) -> str:
     return "; ".join(exc.messages)
-
-
-def visible_apps(request: HttpRequest) -> QuerySet[App]:
-    if request.user.is_superuser:
-        return App.objects.all()
-    return App.objects.filter(members=request.user)
 
 
 def count_of(queryset: QuerySet, outer_field: str) -> Coalesce:
@@ -87,7 +79,7 @@ class AppFilter(admin.SimpleListFilter):
         super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
-        return [(str(app.pk), app.name) for app in visible_apps(request)]
+        return [(str(app.pk), app.name) for app in scoped_apps(request)]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -103,16 +95,20 @@ class BeaconModelAdmin(admin.ModelAdmin):
     the admin's transaction and is shown on the same page instead of a server error."""
 
     app_lookup = "app"
+    follows_current_app = True  # rows of the app chosen in the header only
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
+        following = self.follows_current_app and current_app(request) is not None
+        if request.user.is_superuser and not following:
             return queryset
-        return queryset.filter(**{f"{self.app_lookup}__in": visible_apps(request)})
+        apps = scoped_apps(request) if following else visible_apps(request)
+        return queryset.filter(**{f"{self.app_lookup}__in": apps})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is App:
-            kwargs["queryset"] = visible_apps(request)
+            kwargs["queryset"] = scoped_apps(request)
+            kwargs.setdefault("initial", current_app(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -179,6 +175,7 @@ class AppAdmin(BeaconModelAdmin):
     inlines = [ApiKeyInline]
     actions = ["create_api_key"]
     app_lookup = "pk"
+    follows_current_app = False  # the apps themselves: all the user's, to choose from
 
     def get_queryset(self, request):
         contacts = count_of(Contact.objects.all(), "app")

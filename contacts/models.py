@@ -84,6 +84,8 @@ class Contact(models.Model):
             models.Index(fields=["app", "email"], name="contact_app_email"),
             models.Index(fields=["app", "phone"], name="contact_app_phone"),
             models.Index(fields=["app", "last_seen_at"], name="contact_app_last_seen"),
+            # the dashboard's new contacts
+            models.Index(fields=["app", "created_at"], name="contact_app_created"),
         ]
 
     def __str__(self) -> str:
@@ -115,6 +117,14 @@ class Device(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["app", "token"], name="device_unique_token"),
+        ]
+        indexes = [
+            # the dashboard's push-reachable devices
+            models.Index(
+                fields=["app"],
+                condition=models.Q(push_permission_granted=True, invalidated_at__isnull=True),
+                name="device_app_reachable",
+            ),
         ]
 
     def __str__(self) -> str:

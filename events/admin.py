@@ -24,7 +24,7 @@ from contacts.admin import (
     ReadOnlyInline,
     adopt,
     error_text,
-    visible_apps,
+    scoped_apps,
 )
 from contacts.models import Contact
 from events.models import ContactEventStats, Event, EventAttribute, EventType
@@ -228,7 +228,7 @@ class EventNameFilter(admin.SimpleListFilter):
     parameter_name = "event"
 
     def lookups(self, request, model_admin):
-        names = EventType.objects.filter(app__in=visible_apps(request))
+        names = EventType.objects.filter(app__in=scoped_apps(request))
         if (app := request.GET.get("app", "")).isdigit():
             names = names.filter(app_id=int(app))
         names = names.order_by("name").values_list("name", flat=True).distinct()

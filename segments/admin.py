@@ -13,7 +13,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, visible_apps
+from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
 from events.admin import ReadOnlyAdmin
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
@@ -40,7 +40,7 @@ class TagFilter(admin.SimpleListFilter):
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        apps = visible_apps(request)
+        apps = scoped_apps(request)
         if (app_id := _selected_app_id(request)) is not None:
             apps = apps.filter(pk=app_id)
         return [(tag, tag) for tag in app_segment_tags(apps=apps)]
@@ -196,7 +196,7 @@ class SegmentFilter(admin.SimpleListFilter):
     parameter_name = "segment"
 
     def lookups(self, request, model_admin):
-        segments = Segment.objects.filter(app__in=visible_apps(request))
+        segments = Segment.objects.filter(app__in=scoped_apps(request))
         if (app_id := _selected_app_id(request)) is not None:
             segments = segments.filter(app_id=app_id)
         return [(str(pk), name) for pk, name in segments.values_list("pk", "name")]

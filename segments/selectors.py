@@ -89,6 +89,12 @@ def segment_get(*, app: App, segment_id: int) -> Segment | None:
     return Segment.objects.filter(app=app, pk=segment_id).first()
 
 
+def segments_largest(*, apps: QuerySet[App], limit: int = 5) -> list[Segment]:
+    """By their last computed member count (kept on the row: no COUNT over memberships)."""
+    segments = Segment.objects.filter(app__in=apps).select_related("app")
+    return list(segments.order_by("-member_count", "name")[:limit])
+
+
 def segments_tagged(queryset: QuerySet[Segment], *, tag: str) -> QuerySet[Segment]:
     """The segments whose tags list contains `tag` (exactly). PostgreSQL answers with jsonb
     containment; SQLite has no such lookup, so it reads the list with json_each."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from contacts.models import ApiKey
 from contacts.services.apps import api_key_create, app_create
+from contacts.services.roles import roles_install
 
 # Tasks run inline in tests; the Celery wiring is tested once with a real worker.
 celery_app.conf.task_always_eager = True
@@ -66,3 +69,32 @@ def _fresh_segment_nudges():
     from segments import handlers
 
     handlers._last_nudge = 0.0
+
+
+@pytest.fixture
+def role_client(db):
+    """`role_client("Marketer", app, ...)`: a browser logged in to the admin as a new staff user
+    in that role's group and a member of the given apps."""
+    groups = roles_install()
+
+    def login(role: str, *apps, username: str | None = None) -> Client:
+        user = get_user_model().objects.create_user(
+            username or role.lower(), password="pw", is_staff=True
+        )
+        user.groups.add(groups[role])
+        for member_of in apps:
+            member_of.members.add(user)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def two_apps(app, other_app):
+    """Contacts, events, keys, rules, segments, campaigns and deliveries in `app` ("mine-...")
+    and in `other_app` ("theirs-...")."""
+    from tests.admin_pages import fill_two_apps
+
+    return fill_two_apps(app, other_app)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # git-ignored
 CHROMIUM = Path(os.environ.get("BEACON_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -52,10 +53,39 @@ def browser_context(chromium):
     context.close()
 
 
+class ConsoleErrors(list):
+    def take(self, *fragments: str) -> None:
+        """Take out the errors a test provokes on purpose, checking that each one happened."""
+        for fragment in fragments:
+            matching = [error for error in self if fragment in error]
+            assert matching, f"no console error with {fragment!r} among {list(self)}"
+            self[:] = [error for error in self if fragment not in error]
+
+
 @pytest.fixture
-def page(browser_context):
+def console_errors():
+    """The page's uncaught JavaScript errors and console errors (a failed request among them):
+    any one left at teardown fails the test. A test that provokes some on purpose takes them
+    out with `console_errors.take("fragment", ...)`."""
+    errors = ConsoleErrors()
+    yield errors
+    if errors:
+        pytest.fail("JavaScript console errors:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def page(browser_context, console_errors):
     page = browser_context.new_page()
-    page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
+
+    def on_console(message) -> None:
+        print(f"[browser {message.type}] {message.text}")
+        # The browser's own favicon request is not the page's doing.
+        automatic = message.location.get("url", "").endswith("/favicon.ico")
+        if message.type == "error" and not automatic:
+            console_errors.append(f"console.error: {message.text} ({message.location})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
     return page
 
 
@@ -66,3 +96,16 @@ def demo(settings, tmp_path, live_server, ingest_key):
     settings.DEMO_CREDENTIALS_FILE = tmp_path / "demo-credentials.json"
     settings.DEMO_CREDENTIALS_FILE.write_text(json.dumps({"ingest_key": ingest_key}))
     return f"{live_server.url}/demo/"
+
+
+@pytest.fixture
+def screenshot(page):
+    """`screenshot("name")`: the whole page as test-artifacts/<name>.png, for people to look at."""
+
+    def take(name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

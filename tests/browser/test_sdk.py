@@ -109,7 +109,7 @@ def test_identify_merges_the_anonymous_visitor_into_the_known_user(page, demo, t
     assert events_named("product_viewed")[-1].contact_id == known
 
 
-def test_an_invalid_event_shows_the_400_and_is_not_retried(page, demo):
+def test_an_invalid_event_shows_the_400_and_is_not_retried(page, demo, console_errors):
     posts = event_posts(page)
     page.goto(demo)
     wait_for_log(page, '.ok[data-command="track"]', 2)
@@ -121,9 +121,12 @@ def test_an_invalid_event_shows_the_400_and_is_not_retried(page, demo):
     page.wait_for_timeout(2500)  # longer than the first backoff (at most 1.5 s)
     assert [post["event_name"] for post in posts].count("bad*name") == 1
     assert not events_named("bad*name")
+    console_errors.take("status of 400")
 
 
-def test_a_lost_answer_is_retried_with_the_same_event_id_and_stored_once(page, demo):
+def test_a_lost_answer_is_retried_with_the_same_event_id_and_stored_once(
+    page, demo, console_errors
+):
     """The first request reaches Beacon, but its answer is lost on the way back (the browser sees
     a network error): the SDK retries the same event, and Beacon recognises it."""
     page.goto(demo)
@@ -144,6 +147,7 @@ def test_a_lost_answer_is_retried_with_the_same_event_id_and_stored_once(page, d
     assert len(events_named("purchase_completed")) == 1
     entry = page.locator('#log .ok[data-command="track"]').first.inner_text()
     assert "after 2 attempt(s)" in entry and "duplicate true" in entry
+    console_errors.take("ERR_CONNECTION_RESET")
 
 
 CUSTOMER_PAGE = """<!doctype html><title>A shop</title>
@@ -187,7 +191,7 @@ def customer_site():
 
 
 def test_a_page_on_another_origin_may_track_but_not_read_contacts(
-    page, live_server, customer_site, ingest_key, admin_client
+    page, live_server, customer_site, ingest_key, admin_client, console_errors
 ):
     """The browser sends real CORS preflights from the customer's origin to Beacon."""
     beacon = live_server.url
@@ -215,6 +219,7 @@ def test_a_page_on_another_origin_may_track_but_not_read_contacts(
         [beacon, admin_key],
     )
     assert refused == "TypeError: Failed to fetch"
+    console_errors.take("blocked by CORS policy", "ERR_FAILED")
 
 
 # A test double for the browser's push API only (headless Chromium has no push service: in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +23,8 @@ LABELS = [
     "Tenant ID",
     "Admin API key",
     "Ingest API key",
+    "Marketer username",
+    "Marketer password",
 ]
 
 
@@ -40,14 +43,43 @@ def run_demo() -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines)
 
 
-def test_demo_prints_the_six_credential_lines(demo_settings):
+def test_demo_prints_the_six_credential_lines_then_the_marketers(demo_settings):
     credentials = run_demo()
     assert credentials["Admin URL"] == "http://127.0.0.1:8000/admin/"
     assert credentials["Username"] == "admin"
     assert credentials["Tenant ID"] == "demo"
     assert credentials["Admin API key"].startswith("bk_admin_")
     assert credentials["Ingest API key"].startswith("bk_ingest_")
+    assert credentials["Marketer username"] == "marketer"
     assert demo_settings.DEMO_CREDENTIALS_FILE.stat().st_mode & 0o077 == 0
+
+
+def test_the_demo_has_one_user_of_each_role_in_the_demo_app(demo_settings):
+    credentials = run_demo()
+    app = App.objects.get(tenant_id="demo")
+    members = {user.username: user for user in app.members.all()}
+    assert [g.name for g in members["admin"].groups.all()] == ["Admin"]
+    marketer = members["marketer"]
+    assert [g.name for g in marketer.groups.all()] == ["Marketer"]
+    assert marketer.is_staff and not marketer.is_superuser
+    client = Client()
+    assert client.login(username="marketer", password=credentials["Marketer password"])
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/contacts/apikey/").status_code == 403
+
+
+def test_an_older_credentials_file_gets_a_marketer_and_keeps_the_rest(demo_settings):
+    first = run_demo()
+    path = demo_settings.DEMO_CREDENTIALS_FILE
+    stored = json.loads(path.read_text())
+    del stored["marketer_username"], stored["marketer_password"]
+    path.write_text(json.dumps(stored))
+    second = run_demo()
+    assert {k: v for k, v in second.items() if not k.startswith("Marketer")} == {
+        k: v for k, v in first.items() if not k.startswith("Marketer")
+    }
+    assert Client().login(username="marketer", password=second["Marketer password"])
+    assert path.stat().st_mode & 0o077 == 0
 
 
 def test_a_second_run_prints_the_same_credentials_and_creates_nothing(demo_settings):
