@@ -99,3 +99,10 @@ def exception_handler(exc, context):
 
 def validation_error_response(errors: dict) -> Response:
     return Response({"error": "validation", "detail": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    """The serializer's validated data, or the one 400 shape naming each field."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -98,3 +98,12 @@ def two_apps(app, other_app):
     from tests.admin_pages import fill_two_apps
 
     return fill_two_apps(app, other_app)
+
+
+@pytest.fixture
+def staff_client(db):
+    """A browser logged in as a superuser (admin_client is an API-key client)."""
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client

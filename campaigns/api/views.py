@@ -31,6 +31,7 @@ from campaigns.services.campaigns import (
 from campaigns.services.opens import delivery_open
 from campaigns.services.policy import push_policy_update
 from campaigns.services.previews import campaign_preview, campaign_send_test
+from config.api import validated
 from contacts.api.views import contact_or_404
 
 
@@ -40,12 +41,6 @@ def campaign_or_404(request, campaign_id: int) -> Campaign:
     if campaign is None:
         raise NotFound("no such campaign")
     return campaign
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _output(campaign: Campaign) -> Response:
@@ -62,7 +57,7 @@ class CampaignListView(generics.ListAPIView):
 
     @extend_schema(request=s.CampaignInputSerializer, responses={201: s.CampaignOutputSerializer})
     def post(self, request):
-        data = _valid(s.CampaignInputSerializer, request.data)
+        data = validated(s.CampaignInputSerializer, request.data)
         campaign = campaign_create(app=request.user.app, **data)
         return Response(s.CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)
 
@@ -75,7 +70,7 @@ class CampaignDetailView(APIView):
     @extend_schema(request=s.CampaignInputSerializer, responses={200: s.CampaignOutputSerializer})
     def patch(self, request, campaign_id: int):
         campaign = campaign_or_404(request, campaign_id)
-        data = _valid(s.CampaignInputSerializer, request.data, partial=True)
+        data = validated(s.CampaignInputSerializer, request.data, partial=True)
         return _output(campaign_update(campaign=campaign, **data))
 
     @extend_schema(responses={204: None})
@@ -137,7 +132,7 @@ class CampaignPreviewView(APIView):
     def post(self, request, campaign_id: int):
         """Render the message for a contact (optional) and a sample event's params."""
         campaign = campaign_or_404(request, campaign_id)
-        data = _valid(s.CampaignPreviewInputSerializer, request.data)
+        data = validated(s.CampaignPreviewInputSerializer, request.data)
         contact_id = data.get("contact_id")
         contact = contact_or_404(request, contact_id) if contact_id is not None else None
         return Response(
@@ -154,7 +149,7 @@ class CampaignTestView(APIView):
     def post(self, request, campaign_id: int):
         """Send the campaign's message to one contact's devices now (any status, no rules)."""
         campaign = campaign_or_404(request, campaign_id)
-        data = _valid(s.CampaignTestInputSerializer, request.data)
+        data = validated(s.CampaignTestInputSerializer, request.data)
         contact = contact_or_404(request, data["contact_id"])
         result = campaign_send_test(
             campaign=campaign, contact=contact, event_params=data.get("event_params")
@@ -170,7 +165,7 @@ class PushPolicyView(APIView):
 
     @extend_schema(request=s.PushPolicySerializer, responses={200: s.PushPolicySerializer})
     def put(self, request):
-        data = _valid(s.PushPolicySerializer, request.data)
+        data = validated(s.PushPolicySerializer, request.data)
         policy = push_policy_update(app=request.user.app, daily_cap=data.get("daily_cap"))
         return Response(s.PushPolicySerializer(policy).data)
 
@@ -184,7 +179,7 @@ class PushOpenedView(APIView):
 
     @extend_schema(request=s.OpenInputSerializer, responses={200: s.OpenOutputSerializer}, auth=[])
     def post(self, request):
-        data = _valid(s.OpenInputSerializer, request.data)
+        data = validated(s.OpenInputSerializer, request.data)
         delivery = delivery_open(token=data["token"])
         if delivery is None:
             raise NotFound("no delivery has this token")

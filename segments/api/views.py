@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from contacts.api.views import contact_or_404
 from segments.api.serializers import (
     ContactSampleSerializer,
@@ -53,12 +54,6 @@ def segment_or_404(request, segment_id: int) -> Segment:
     return segment
 
 
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class SegmentListView(generics.ListAPIView):
     serializer_class = SegmentOutputSerializer
     filterset_class = SegmentFilter
@@ -69,7 +64,7 @@ class SegmentListView(generics.ListAPIView):
 
     @extend_schema(request=SegmentInputSerializer, responses={201: SegmentOutputSerializer})
     def post(self, request):
-        data = _valid(SegmentInputSerializer, request.data)
+        data = validated(SegmentInputSerializer, request.data)
         segment = segment_create(app=request.user.app, **data)
         return Response(SegmentOutputSerializer(segment).data, status=status.HTTP_201_CREATED)
 
@@ -82,7 +77,7 @@ class SegmentDetailView(APIView):
     @extend_schema(request=SegmentInputSerializer, responses={200: SegmentOutputSerializer})
     def patch(self, request, segment_id: int):
         segment = segment_or_404(request, segment_id)
-        data = _valid(SegmentInputSerializer, request.data, partial=True)
+        data = validated(SegmentInputSerializer, request.data, partial=True)
         segment = segment_update(segment=segment, **data)
         return Response(SegmentOutputSerializer(segment).data)
 
@@ -98,7 +93,7 @@ class SegmentPreviewView(APIView):
     )
     def post(self, request):
         """Count the contacts a tree matches now, with a sample; nothing is saved."""
-        data = _valid(SegmentPreviewInputSerializer, request.data)
+        data = validated(SegmentPreviewInputSerializer, request.data)
         count, sample = segment_preview(
             app=request.user.app, conditions=data["conditions"], sample_size=PREVIEW_SAMPLE_SIZE
         )
@@ -132,7 +127,7 @@ class SegmentExplainView(APIView):
     def get(self, request, segment_id: int):
         """Why a contact is or is not in the segment now: the tree with each node's value."""
         segment = segment_or_404(request, segment_id)
-        query = _valid(SegmentExplainQuerySerializer, request.query_params)
+        query = validated(SegmentExplainQuerySerializer, request.query_params)
         contact = contact_or_404(request, query["contact"])
         return Response(segment_explain(segment=segment, contact=contact))
 
@@ -145,7 +140,7 @@ class SegmentHistoryView(APIView):
     def get(self, request, segment_id: int):
         """Entries, exits and size for each of the last `days` days (the app's timezone)."""
         segment = segment_or_404(request, segment_id)
-        query = _valid(SegmentHistoryQuerySerializer, request.query_params)
+        query = validated(SegmentHistoryQuerySerializer, request.query_params)
         points = segment_history(segment=segment, days=query["days"])
         history = {"segment": segment.pk, "points": points}
         return Response(SegmentHistoryOutputSerializer(history).data)

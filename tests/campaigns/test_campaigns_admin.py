@@ -3,7 +3,6 @@ fields, stats on the page) and the read-only delivery log, scoped to the user's 
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -12,14 +11,6 @@ from campaigns.models import Campaign, Delivery
 from campaigns.services.triggers import trigger_marks_process
 from events.models import EventType
 from tests.campaigns.factories import active_campaign, subscribe, track
-
-
-@pytest.fixture
-def staff_client(db):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def form_data(app, **fields) -> dict:

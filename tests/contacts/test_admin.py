@@ -24,15 +24,6 @@ CATALOG_SIZE = sum(len(events) for events in catalog.SYSTEM_CATALOG.values()) + 
 )
 
 
-@pytest.fixture
-def staff_client(db):
-    """A browser logged in as a superuser (conftest's admin_client is an API-key client)."""
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def ingest(app, **payload):
     [result] = events_ingest(app=app, payloads=[{"event_name": "page_viewed", **payload}])
     assert result.errors is None, result.errors

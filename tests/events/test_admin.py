@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,15 +13,6 @@ from contacts.models import Contact
 from events.admin import ProbedDatesQuerySet
 from events.models import ContactEventStats, Event, EventAttribute, EventType
 from events.services.ingest import events_ingest
-
-
-@pytest.fixture
-def staff_client(db):
-    """A browser logged in as a superuser (conftest's admin_client is an API-key client)."""
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def ingest(app, name="purchase_completed", **payload):

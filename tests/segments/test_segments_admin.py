@@ -27,15 +27,6 @@ BIG_BUYERS = {
 
 
 @pytest.fixture
-def staff_client(db):
-    """A browser logged in as a superuser (conftest's admin_client is an API-key client)."""
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def shop(app):
     """purchase enabled for segmentation; ann bought for 150, bob for 20, cid only viewed."""
     event_type, _ = EventType.objects.get_or_create(app=app, name="purchase")
