@@ -52,7 +52,6 @@ import random
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,20 +60,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from measure import machine_busy_seconds, median, percentile, proc_stat, stop_py_spy, wait_quiet
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_HEADING = "## Delivery (bench/delivery.py)"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/beacon_bench_delivery"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Targets from the issue.
 TARGET_P99_SECONDS = 1.0
 TARGET_FLOOR_RATIO = 0.5
 
 sys.path.insert(0, str(ROOT))  # tests.campaigns.push_service, and Django's apps
-sys.path.insert(0, str(ROOT / "bench"))  # push_floor
+sys.path.insert(0, str(ROOT / "bench"))  # push_floor (and measure) under any runner
 
 
 class BenchError(Exception):
@@ -240,22 +240,6 @@ def start_celery(args, env: dict[str, str], var_dir: str) -> tuple[Celery, Celer
 # --------------------------------------------------------------------------------------------
 
 
-def proc_stat(pid: int) -> tuple[str, int, float] | None:
-    """(comm, ppid, user+system CPU seconds) of a process, None if it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def machine_busy_seconds() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
-
-
 def postgres_pids(dbname: str) -> list[int]:
     marker = f" {dbname} ".encode()
     pids = []
@@ -311,24 +295,6 @@ class CpuMeter:
             0.0, used["machine"] - sum(v for k, v in used.items() if k != "machine")
         )
         self.result = Cpu(used, time.monotonic() - self.started)
-
-
-def cpu_busy(seconds: float = 2.0) -> float:
-    """CPUs busy over `seconds` (0 to the core count), from /proc/stat; this process sleeps."""
-    first = machine_busy_seconds()
-    time.sleep(seconds)
-    return (machine_busy_seconds() - first) / seconds
-
-
-def wait_quiet(max_busy: float | None, timeout: float) -> None:
-    """Wait (at most `timeout` s) until the machine keeps fewer than `max_busy` CPUs busy (our
-    own idle worker and beat included: they only poll)."""
-    if max_busy is None:
-        return
-    deadline = time.monotonic() + timeout
-    while (busy := cpu_busy()) >= max_busy and time.monotonic() < deadline:
-        say(f"    (machine keeps {busy:.2f} CPUs busy, >= {max_busy}: waiting)")
-        time.sleep(5)
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,11 +395,6 @@ class Repeat:
     broadcast_last: float = 0.0  # seconds from the activation to the last arrival
     broadcast_cpu: Cpu | None = None
     load: tuple[float, float] = (0.0, 0.0)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 def sanity_pass(app, service: PushServiceProcess, count: int, campaign_title: str) -> None:
@@ -538,17 +499,6 @@ def start_py_spy(args, pids: list[int], phase: str) -> list[subprocess.Popen]:
     return spies
 
 
-def stop_py_spy(spies: list[subprocess.Popen]) -> None:
-    for spy in spies:
-        spy.send_signal(signal.SIGINT)
-    for spy in spies:
-        try:
-            spy.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait()
-
-
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
@@ -562,10 +512,6 @@ def code_version() -> str:
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--", "campaigns", "events", "contacts", "config")
     return f"{commit}{' (modified)' if dirty else ''}"
-
-
-def median(values) -> float:
-    return statistics.median(list(values))
 
 
 def report(args, repeats: list[Repeat], floors: list[float]) -> str:
@@ -783,7 +729,7 @@ def run(args, var_dir: str) -> int:
             chosen = rng.sample(range(args.devices), args.events)
             users = {f"u{i}": paths[i] for i in chosen}
             vacuum_analyze()
-            wait_quiet(args.wait_quiet, args.wait_timeout)
+            wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
             load_before = os.getloadavg()[0]
             say(f"Run {run_index + 1}: {args.events} trigger events at {args.trigger_rate:g}/s")
             result = trigger_phase(args, app, service, users, run_index, groups)
@@ -793,7 +739,7 @@ def run(args, var_dir: str) -> int:
                 f"max {max(result.latencies) * 1000:.0f} ms; {result.trigger_cpu.line()}"
             )
             vacuum_analyze()
-            wait_quiet(args.wait_quiet, args.wait_timeout)
+            wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
             say(f"Run {run_index + 1}: broadcast to {args.devices:,} devices")
             broadcast_phase(args, app, service, groups, result, run_index, worker.pids)
             result.load = (load_before, os.getloadavg()[0])
@@ -804,7 +750,7 @@ def run(args, var_dir: str) -> int:
             )
             repeats.append(result)
             worker.check()
-        wait_quiet(args.wait_quiet, args.wait_timeout)
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
         floors.append(encryption_seconds(repeat=args.floor_repeat))
     except BaseException:
         for process in (worker, beat):

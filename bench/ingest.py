@@ -37,7 +37,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import psycopg
+from measure import machine_busy_seconds, median, proc_stat, stop_py_spy
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -475,19 +475,6 @@ def drive(addr: tuple[str, int], requests: list[bytes], concurrency: int):
 # CPU accounting (/proc)
 # --------------------------------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_stat(pid: int) -> tuple[str, int, float] | None:
-    """(comm, ppid, user+system CPU seconds) of a process, None if it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
 
 @dataclass
 class CpuSnapshot:
@@ -504,12 +491,6 @@ class CpuSnapshot:
         return max(0.0, self.machine_busy - self.client - self.server - self.postgres)
 
 
-def machine_busy_seconds() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS
-
-
 class CpuMeter:
     """CPU seconds used while it is open by this process, the gunicorn server, the backends of the
     bench database and the whole machine. /proc is sampled once a second so that processes which
@@ -523,7 +504,7 @@ class CpuMeter:
         self.result: CpuSnapshot | None = None
 
     def _classify(self, pid: int) -> str | None:
-        stat = _proc_stat(pid)
+        stat = proc_stat(pid)
         if stat is None:
             return None
         comm, ppid, _ = stat
@@ -550,7 +531,7 @@ class CpuMeter:
                 continue
             pid = int(name)
             kind = self.kind[pid] if pid in self.kind else self._classify(pid)
-            if kind is not None and (stat := _proc_stat(pid)) is not None:
+            if kind is not None and (stat := proc_stat(pid)) is not None:
                 groups[kind][pid] = stat[2]
         return groups
 
@@ -764,7 +745,7 @@ class Server:
     def worker_pids(self) -> list[int]:
         pids = []
         for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            if entry.name.isdigit() and (stat := proc_stat(int(entry.name))):
                 if stat[1] == self.process.pid:
                     pids.append(int(entry.name))
         return pids
@@ -957,17 +938,6 @@ def start_py_spy(run: Run, phase: str) -> list[subprocess.Popen]:
     return spies
 
 
-def stop_py_spy(spies: list[subprocess.Popen]) -> None:
-    for spy in spies:
-        spy.send_signal(signal.SIGINT)
-    for spy in spies:
-        try:
-            spy.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait()
-
-
 def vacuum_analyze(url: str) -> None:
     """What autovacuum would have done by now: planner statistics, visibility map, dead rows."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -1125,10 +1095,6 @@ def code_version() -> str:
     return (git("rev-parse", "--short", "HEAD") or "?") + (
         " + uncommitted changes" if dirty else ""
     )
-
-
-def median(values) -> float:
-    return statistics.median(list(values))
 
 
 def report(args, results: list[RepeatResult]) -> list[str]:

@@ -55,6 +55,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from measure import percentile, wait_quiet
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -803,11 +804,6 @@ def measure_incremental(app, anchor: datetime, args) -> dict[str, list[float]]:
     return result
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 # --------------------------------------------------------------------------------------------
 # EXPLAIN
 # --------------------------------------------------------------------------------------------
@@ -853,31 +849,6 @@ def explain_all(app, segments, anchor: datetime, contact_id: int) -> None:
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-
-
-def _cpu_busy(seconds: float = 2.0) -> float:
-    """CPUs busy over `seconds` (0 to the core count), from /proc/stat; this process sleeps."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-
-    total0, idle0 = sample()
-    time.sleep(seconds)
-    total1, idle1 = sample()
-    return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / max(1, total1 - total0))
-
-
-def wait_quiet(max_busy: float | None, timeout: float) -> None:
-    """Wait (at most `timeout` s) until other processes keep less than `max_busy` of one CPU
-    busy: other work on this 2-core machine distorts every figure."""
-    if max_busy is None:
-        return
-    deadline = time.monotonic() + timeout
-    while (busy := _cpu_busy()) >= max_busy and time.monotonic() < deadline:
-        print(f"  others keep {busy:.2f} CPUs busy (>= {max_busy}): waiting", flush=True)
-        time.sleep(10)
 
 
 def code_version() -> str:
@@ -1126,7 +1097,7 @@ def run(args, var_dir: str) -> int:
     if args.explain:
         explain_all(app, segments, anchor, args.explain_contact or int(meta["contacts"]) // 2)
         return 0
-    wait_quiet(args.wait_quiet, args.wait_timeout)
+    wait_quiet(args.wait_quiet, args.wait_timeout, pause=10)
     load_before = os.getloadavg()[0]
     print(f"Timing ({len(segments)} segments, repeat {args.repeat})", flush=True)
     floor = measure_floor(args.repeat)
