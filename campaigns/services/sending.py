@@ -150,6 +150,8 @@ def _passes_rules(
             _update(row, own, status=Delivery.Status.SCHEDULED, claim=None, due_at=until)
             report.outcomes["later"] += 1
             return False
+    if cap is not None:  # a later row of the same claim counts this one
+        facts.sent_last_day[row.contact_id] += 1
     return True
 
 

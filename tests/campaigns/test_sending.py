@@ -221,6 +221,20 @@ def test_the_daily_cap_skips_and_says_so(app, shopper, push_service):
     assert len(push_service.received()) == 1
 
 
+def test_the_daily_cap_holds_within_one_claim(app, push_service):
+    push_policy_update(app=app, daily_cap=1)
+    subscription = push_service.subscription()
+    subscribe(app, "ann", subscription=subscription)
+    active_campaign(app)
+    track(app, "ann", "purchase_completed", order_id=1)
+    track(app, "ann", "purchase_completed", order_id=2)
+    trigger_marks_process()
+    dispatch()  # both deliveries are due and claimed together
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    assert statuses == ["sent", "skipped"]
+    assert len(push_service.received()) == 1
+
+
 @pytest.mark.parametrize(
     ("action", "status"),
     [
