@@ -109,3 +109,33 @@ def screenshot(page):
         return path
 
     return take
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    """Sign in through the admin's login form and wait for the dashboard."""
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#beacon-dashboard")
+
+
+@pytest.fixture
+def signed_in(page, live_server, db):
+    """`signed_in(role, *apps)`: a new staff user in that role ("Marketer" or "Admin"), member of
+    the apps, signed in through the login form; returns the user. The page is on the dashboard."""
+    from django.contrib.auth import get_user_model
+
+    from contacts.services.roles import roles_install
+
+    def sign_in(role: str, *apps, username: str | None = None):
+        username = username or role.lower()
+        user = get_user_model().objects.create_user(username, password="pw-123456", is_staff=True)
+        user.groups.add(roles_install()[role])
+        for member_of in apps:
+            member_of.members.add(user)
+        page.set_viewport_size({"width": 1440, "height": 900})
+        log_in(page, live_server, username, "pw-123456")
+        return user
+
+    return sign_in

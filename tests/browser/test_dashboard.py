@@ -16,6 +16,7 @@ from contacts.services.roles import MARKETER, roles_install
 from events.models import EventType
 from events.services.event_types import event_type_set_segmentation
 from segments.services import segment_create, segment_refresh
+from tests.browser.conftest import log_in
 from tests.campaigns.factories import active_campaign, subscribe, track
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,14 +59,6 @@ def marketer(app):
     app.members.add(user)
     second.members.add(user)
     return user, app, second
-
-
-def log_in(page, live_server, username: str, password: str) -> None:
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#beacon-dashboard")
 
 
 def wait_for_chart(page) -> None:
