@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncHour
 
 from campaigns.models import Campaign, Delivery, PushPolicy
-from contacts.models import App
+from contacts.models import App, Contact
+from events.models import Event, EventAttribute, EventType
 
 
 def campaign_list(*, app: App) -> QuerySet[Campaign]:
@@ -40,3 +44,99 @@ def campaigns_recent(*, apps: QuerySet[App], limit: int = 5) -> list[tuple[Campa
 
 def push_policy_get(*, app: App) -> PushPolicy:
     return PushPolicy.objects.filter(app=app).first() or PushPolicy(app=app)
+
+
+# The campaign page and editor ---------------------------------------------------------------
+ACTIVITY_BUCKETS = {
+    "hour": (TruncHour, timedelta(hours=1), 48),
+    "day": (TruncDay, timedelta(days=1), 30),
+}
+
+
+def campaign_activity(*, campaign: Campaign, now: datetime, bucket: str = "hour") -> dict:
+    """Sends and opens per hour (the last 48) or per day (the last 30), UTC, for a chart:
+    {"bucket", "slots": [datetime], "sent": [int], "opened": [int]}. Two GROUP BYs on the
+    campaign's deliveries (test sends excluded, as in campaign_stats)."""
+    trunc, step, size = ACTIVITY_BUCKETS[bucket]
+    last = now.replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        last = last.replace(hour=0)
+    slots = [last - step * n for n in reversed(range(size))]
+    index = {slot: n for n, slot in enumerate(slots)}
+    deliveries = campaign.deliveries.filter(is_test=False).order_by()
+    series = {}
+    for name, moment in (("sent", "sent_at"), ("opened", "opened_at")):
+        counts = [0] * size
+        rows = (
+            deliveries.filter(**{f"{moment}__gte": slots[0], f"{moment}__lte": now})
+            .annotate(slot=trunc(moment, tzinfo=UTC))
+            .values("slot")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            if row["slot"] in index:
+                counts[index[row["slot"]]] += row["n"]
+        series[name] = counts
+    return {"bucket": bucket, "slots": slots, **series}
+
+
+def campaign_skipped_reasons(*, campaign: Campaign) -> list[tuple[str, int]]:
+    """Skipped deliveries per reason, the most frequent first."""
+    rows = (
+        campaign.deliveries.filter(is_test=False, status=Delivery.Status.SKIPPED)
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reason")
+    )
+    return [(row["reason"] or "no reason given", row["n"]) for row in rows]
+
+
+def campaign_delivery_log(*, campaign: Campaign) -> QuerySet[Delivery]:
+    """The delivery log of the campaign page: newest first, with the contact for its label."""
+    return campaign_deliveries(campaign=campaign).select_related("contact")
+
+
+def campaign_event_types(*, app: App) -> QuerySet[EventType]:
+    """The event types a campaign may start or cancel on, with their attributes."""
+    return EventType.objects.filter(app=app).prefetch_related("attributes").order_by("name")
+
+
+def campaign_attribute_types(*, app: App, event_name: str) -> dict[str, str]:
+    """{param: type} of an event's known attributes (declared or discovered)."""
+    attributes = EventAttribute.objects.filter(event_type__app=app, event_type__name=event_name)
+    return dict(attributes.values_list("name", "type"))
+
+
+def campaign_preview_contact(*, app: App, query: str) -> Contact | None:
+    """The app's contact a marketer names in the preview: "#12" or "12" (the id), an external id
+    or an email."""
+    query = query.strip()
+    if not query:
+        return None
+    contacts = Contact.objects.filter(app=app)
+    if query.removeprefix("#").isdigit():
+        found = contacts.filter(pk=int(query.removeprefix("#"))).first()
+        if found is not None:
+            return found
+    return (
+        contacts.filter(external_id=query).first() or contacts.filter(email__iexact=query).first()
+    )
+
+
+def campaign_sample_events(
+    *, app: App, event_name: str, contact: Contact | None = None, limit: int = 10
+) -> list[Event]:
+    """The latest events of the trigger type, to preview the message with (the contact's own
+    when one is chosen). By event type first: the (event_type, occurred_at) index."""
+    event_type = EventType.objects.filter(app=app, name=event_name).first()
+    if event_type is None:
+        return []
+    events = Event.objects.filter(event_type=event_type)
+    if contact is not None:
+        events = events.filter(contact=contact)
+    return list(events.select_related("contact").order_by("-occurred_at", "-id")[:limit])
+
+
+def campaign_sample_event(*, app: App, event_id: int) -> Event | None:
+    return Event.objects.filter(app=app, pk=event_id).first()

@@ -1,0 +1,273 @@
+"""The campaign editor and the campaign page. Saving, activating and pausing go through the same
+services as the API; the page shows the campaign's stats, a chart of sends and opens and the
+latest deliveries. Every campaign belongs to one app, and the editor offers that app's event
+types, segments and contacts only."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from campaigns.admin.forms import CampaignForm
+from campaigns.admin.preview import preview_response
+from campaigns.models import Campaign
+from campaigns.selectors import (
+    campaign_activity,
+    campaign_delivery_log,
+    campaign_event_types,
+    campaign_skipped_reasons,
+    campaign_stats,
+    push_policy_get,
+)
+from campaigns.services.campaigns import (
+    campaign_activate,
+    campaign_archive,
+    campaign_create,
+    campaign_delete,
+    campaign_pause,
+    campaign_update,
+)
+from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
+from contacts.models import App
+
+LOG_PAGE_SIZE = 20
+
+
+@admin.register(Campaign)
+class CampaignAdmin(BeaconModelAdmin):
+    form = CampaignForm
+    list_display = ["name", "kind", "status", "audience_segment", "activated_at", "app"]
+    list_filter = [AppFilter, "status", "kind"]
+    list_select_related = ["app", "audience_segment"]
+    search_fields = ["name", "title"]
+    actions = ["activate", "pause", "archive"]
+
+    READ_ONLY_FIELDSETS = [
+        (None, {"fields": ["name", "kind", "status", "send_at"]}),
+        (
+            "Trigger",
+            {"fields": ["trigger_event", "trigger_where", "delay_seconds", "cancel_event"]},
+        ),
+        (None, {"fields": ["cancel_match_param", "entry_segment", "audience_segment"]}),
+        (None, {"fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"]}),
+        (None, {"fields": ["reentry", "reentry_hours", "quiet_start", "quiet_end"]}),
+    ]
+
+    # The editor ---------------------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.READ_ONLY_FIELDSETS  # the campaign's own fields, shown as they are
+        app = obj.app if obj is not None else self.campaign_app(request)
+        return [
+            (None, {"fields": ["name", "kind"]}),
+            (
+                "When: a broadcast",
+                {"fields": ["send_mode", "send_at"], "classes": ["kind-section", "kind-broadcast"]},
+            ),
+            (
+                "When: after an event",
+                {
+                    "fields": [
+                        "trigger_event",
+                        "trigger_where",
+                        ("delay_amount", "delay_unit"),
+                        "cancel_event",
+                        "cancel_match_param",
+                    ],
+                    "classes": ["kind-section", "kind-event"],
+                },
+            ),
+            (
+                "When: on entering a segment",
+                {"fields": ["entry_segment"], "classes": ["kind-section", "kind-segment_entry"]},
+            ),
+            ("Audience", {"fields": ["audience_segment", "recheck_audience"]}),
+            (
+                "Message",
+                {
+                    "fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"],
+                    "classes": ["campaign-message"],
+                },
+            ),
+            (
+                "Rules",
+                {
+                    "fields": [
+                        "reentry",
+                        "reentry_hours",
+                        ("quiet_start", "quiet_end"),
+                        "quiet_action",
+                    ],
+                    "description": self._frequency_cap(request, app),
+                },
+            ),
+        ]
+
+    def _frequency_cap(self, request, app: App | None) -> str:
+        """The app-wide daily cap (a push policy, not a campaign setting): shown, and linked for
+        those who may change it."""
+        if app is None:
+            return ""
+        cap = push_policy_get(app=app).daily_cap
+        text = (
+            f"Frequency cap: at most {cap} push{'es' if cap != 1 else ''} per contact per day, "
+            "across all campaigns of the app."
+            if cap is not None
+            else "Frequency cap: none (the app sets no daily cap)."
+        )
+        if not request.user.has_perm("campaigns.view_pushpolicy"):
+            return format_html("{} Admins set it in the app's push policy.", text)
+        url = reverse("admin:campaigns_pushpolicy_changelist")
+        return format_html('{} <a href="{}">Push policy</a>', text, url)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        app = obj.app if obj is not None else self.campaign_app(request)
+        return type(form.__name__, (form,), {"app": app})
+
+    def campaign_app(self, request) -> App | None:
+        """The app a new campaign is for: ?app= (one of the user's apps in scope), else the
+        only app in scope."""
+        apps = scoped_apps(request)
+        value = request.GET.get("app", "")
+        if value.isdigit():
+            return apps.filter(pk=int(value)).first()
+        return apps.first() if apps.count() == 1 else None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self.has_add_permission(request) and self.campaign_app(request) is None:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "New campaign: which app?",
+                "apps": scoped_apps(request).order_by("name"),
+            }
+            return TemplateResponse(request, "admin/campaigns/campaign/choose_app.html", context)
+        return super().add_view(request, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        app = obj.app if obj is not None else self.campaign_app(request)
+        context["campaign_app"] = app
+        context["event_attributes"] = {
+            event_type.name: [[a.name, a.type] for a in event_type.attributes.all()]
+            for event_type in campaign_event_types(app=app)
+        }
+        context["preview_url"] = reverse("admin:campaigns_campaign_preview", args=[app.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        fields = form.campaign_fields
+        if not change:
+            adopt(obj, campaign_create(app=form.app, **fields))
+            return
+        campaign = Campaign.objects.get(pk=obj.pk)
+        changed = {
+            name: value for name, value in fields.items() if getattr(campaign, name) != value
+        }
+        adopt(obj, campaign_update(campaign=campaign, **changed) if changed else campaign)
+
+    def delete_model(self, request, obj):
+        campaign_delete(campaign=obj)
+
+    # The campaign page --------------------------------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = self.get_object(request, object_id)
+        if campaign is not None:
+            extra_context = {**(extra_context or {}), **self._page(request, campaign)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _page(self, request, campaign: Campaign) -> dict:
+        bucket = "day" if request.GET.get("activity") == "day" else "hour"
+        activity = campaign_activity(campaign=campaign, now=timezone.now(), bucket=bucket)
+        label = "%d %b" if bucket == "day" else "%d %b %H:00"
+        log = Paginator(campaign_delivery_log(campaign=campaign), LOG_PAGE_SIZE)
+        stats = campaign_stats(campaign=campaign)
+        return {
+            "stats": stats,
+            "open_percent": round(stats["open_rate"] * 100, 1),
+            "skipped_reasons": campaign_skipped_reasons(campaign=campaign),
+            "activity": activity,
+            "activity_chart": {
+                "labels": [slot.strftime(label) for slot in activity["slots"]],
+                "sent": activity["sent"],
+                "opened": activity["opened"],
+            },
+            "log_page": log.get_page(request.GET.get("log_page")),
+            "log_url": reverse("admin:campaigns_delivery_changelist") + f"?campaign={campaign.pk}",
+        }
+
+    # Activate, pause, preview -------------------------------------------------------------
+    def get_urls(self):
+        def view(function, route, name):
+            return path(route, self.admin_site.admin_view(function), name=name)
+
+        return [
+            view(self.activate_view, "<int:object_id>/activate/", "campaigns_campaign_activate"),
+            view(self.pause_view, "<int:object_id>/pause/", "campaigns_campaign_pause"),
+            view(self.preview_view, "preview/<int:app_id>/", "campaigns_campaign_preview"),
+            *super().get_urls(),
+        ]
+
+    def activate_view(self, request, object_id):
+        return self._status_view(request, object_id, campaign_activate, "is active")
+
+    def pause_view(self, request, object_id):
+        return self._status_view(request, object_id, campaign_pause, "is paused")
+
+    def _status_view(self, request, object_id, service, done: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        try:
+            service(campaign=campaign)
+        except ValidationError as exc:
+            self.message_user(request, f"{campaign.name}: {error_text(exc)}", messages.ERROR)
+        else:
+            self.message_user(request, f"{campaign.name} {done}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[object_id]))
+
+    def preview_view(self, request, app_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        app = scoped_apps(request).filter(pk=app_id).first()
+        if app is None:
+            raise Http404("no such app")
+        return preview_response(request, app=app)
+
+    # Changelist actions -------------------------------------------------------------------
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # drafts only: one by one, from the page
+        return actions
+
+    def _each(self, request, queryset, service, verb: str) -> None:
+        for campaign in queryset.select_related("app"):
+            try:
+                service(campaign=campaign)
+            except ValidationError as exc:
+                self.message_user(request, f"{campaign.name}: {error_text(exc)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign.name}: {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Activate", permissions=["change"])
+    def activate(self, request, queryset):
+        self._each(request, queryset, campaign_activate, "active")
+
+    @admin.action(description="Pause", permissions=["change"])
+    def pause(self, request, queryset):
+        self._each(request, queryset, campaign_pause, "paused")
+
+    @admin.action(description="Archive", permissions=["change"])
+    def archive(self, request, queryset):
+        self._each(request, queryset, campaign_archive, "archived")

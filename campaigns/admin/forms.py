@@ -1,0 +1,357 @@
+"""The campaign editor's form: one form for the three kinds, in a marketer's terms (a delay in
+minutes, hours or days; trigger filters as rows of param / operator / value), turned into the
+fields of the campaigns services. The rules themselves are the services': the form only parses
+and puts each of the services' errors next to the field it is about."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_attribute_types
+from campaigns.services.campaigns import campaign_validate
+from contacts.models import App
+from segments.models import Segment
+
+DELAY_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+OPERATORS = {
+    "=": "is",
+    "!=": "is not",
+    ">": ">",
+    ">=": "≥",
+    "<": "<",
+    "<=": "≤",
+    "between": "is between (low, high)",
+    "in": "is one of (a, b, …)",
+    "not_in": "is none of (a, b, …)",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "exists": "is set",
+    "not_exists": "is not set",
+}
+LIST_OPERATORS = ("in", "not_in", "between")
+VALUELESS_OPERATORS = ("exists", "not_exists")
+# The campaign's own fields the form edits as they are (the others it derives).
+MODEL_FIELDS = [
+    "name",
+    "kind",
+    "title",
+    "body",
+    "url",
+    "icon",
+    "image",
+    "ttl_seconds",
+    "urgency",
+    "audience_segment",
+    "recheck_audience",
+    "entry_segment",
+    "reentry",
+    "reentry_hours",
+    "quiet_start",
+    "quiet_end",
+    "quiet_action",
+]
+# Each kind's own fields; the other kinds' are cleared when a campaign changes kind.
+KIND_DEFAULTS = {
+    Campaign.Kind.BROADCAST: {"send_at": None},
+    Campaign.Kind.EVENT: {
+        "trigger_event": "",
+        "trigger_where": [],
+        "delay_seconds": 0,
+        "cancel_event": "",
+        "cancel_match_param": "",
+    },
+    Campaign.Kind.SEGMENT_ENTRY: {"entry_segment_id": None},
+}
+# Where the services name a field differently from the form.
+ERROR_FIELDS = {
+    "delay_seconds": "delay_amount",
+    "audience_segment_id": "audience_segment",
+    "entry_segment_id": "entry_segment",
+    "status": None,
+}
+
+
+class WhereRowsWidget(forms.Widget):
+    """Rows of param / operator / value. Every row's inputs share their names, so the page's
+    script adds and removes rows freely; without the script, two blank rows wait for input."""
+
+    blank_rows = 2
+
+    def value_from_datadict(self, data, files, name):
+        columns = [data.getlist(f"{name}-{part}") for part in ("param", "op", "value")]
+        return list(zip(*columns, strict=False))
+
+    def format_value(self, value):
+        if not value:
+            return []
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return [_row_of_filter(spec) for spec in value]
+        return list(value)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        rows = self.format_value(value) + [("", "=", "")] * self.blank_rows
+        body = format_html_join("", "{}", ((self._row(name, *row),) for row in rows))
+        return format_html(
+            '<div class="where-rows" data-where-rows="{}">'
+            '<table><thead><tr><th scope="col">Param</th><th scope="col">Operator</th>'
+            '<th scope="col">Value</th><th scope="col"><span class="visually-hidden">Remove'
+            "</span></th></tr></thead><tbody>{}</tbody></table>"
+            '<button type="button" class="button where-add" hidden>Add a filter</button>'
+            "</div>",
+            name,
+            body,
+        )
+
+    def _row(self, name, param, op, value):
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((key, " selected" if key == op else "", label) for key, label in OPERATORS.items()),
+        )
+        return format_html(
+            '<tr class="where-row">'
+            '<td><input type="text" name="{0}-param" value="{1}" list="trigger-params" '
+            'aria-label="Param" placeholder="e.g. amount"></td>'
+            '<td><select name="{0}-op" aria-label="Operator">{2}</select></td>'
+            '<td><input type="text" name="{0}-value" value="{3}" aria-label="Value" '
+            'placeholder="e.g. 50"></td>'
+            '<td><button type="button" class="where-remove" hidden>Remove</button></td></tr>',
+            name,
+            param,
+            options,
+            value,
+        )
+
+
+class WhereRowsField(forms.Field):
+    """The rows as given, minus the blank ones; typed in CampaignForm.clean, which knows the
+    trigger event (whose attributes' types decide how "50" is read)."""
+
+    widget = WhereRowsWidget
+
+    def to_python(self, value):
+        rows = [tuple(str(part).strip() for part in row) for row in value or []]
+        return [row for row in rows if row[0] or row[2]]
+
+
+class CampaignForm(forms.ModelForm):
+    """Bound to one app: CampaignAdmin.get_form sets `app` on a subclass."""
+
+    app: App
+
+    kind = forms.ChoiceField(
+        choices=Campaign.Kind.choices, widget=forms.RadioSelect, initial=Campaign.Kind.EVENT
+    )
+    send_mode = forms.ChoiceField(
+        label="Send",
+        choices=[("now", "As soon as it is activated"), ("scheduled", "At a scheduled time")],
+        widget=forms.RadioSelect,
+        initial="now",
+        required=False,
+    )
+    send_at = forms.DateTimeField(
+        label="Send at (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    trigger_event = forms.CharField(
+        label="Trigger event",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"list": "app-event-types", "autocomplete": "off"}),
+        help_text="One of the app's events, or the name of one it will send (it is registered).",
+    )
+    trigger_where = WhereRowsField(
+        label="Only if",
+        required=False,
+        help_text="Filters on the trigger event's params, all of which must hold "
+        "(lists: comma-separated).",
+    )
+    delay_amount = forms.IntegerField(label="Delay", min_value=0, required=False, initial=0)
+    delay_unit = forms.ChoiceField(
+        label="Delay unit",
+        choices=[(unit, unit) for unit in DELAY_UNITS],
+        initial="minutes",
+        required=False,
+    )
+    cancel_event = forms.CharField(
+        label="Cancel event",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"list": "app-event-types", "autocomplete": "off"}),
+        help_text="Empty: nothing cancels a scheduled push.",
+    )
+    cancel_match_param = forms.CharField(
+        label="Only when this param matches",
+        required=False,
+        widget=forms.TextInput(attrs={"list": "trigger-params", "placeholder": "e.g. order_id"}),
+        help_text="Cancel only the pushes whose trigger had the same value of this param "
+        "(empty: any cancel event cancels the contact's scheduled pushes).",
+    )
+
+    class Meta:
+        model = Campaign
+        fields = MODEL_FIELDS
+        labels = {
+            "ttl_seconds": "Time to live (seconds)",
+            "recheck_audience": "Only if still in the audience at send time",
+            "reentry_hours": "Hours between two pushes",
+            "quiet_start": "Quiet hours from",
+            "quiet_end": "Quiet hours until",
+            "quiet_action": "During quiet hours",
+        }
+        help_texts = {
+            "title": 'Liquid: {{ event.amount }}, {{ contact.first_name | default: "there" }}',
+            "ttl_seconds": "How long a push service keeps an undelivered push (86400 = a day).",
+        }
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 3}),
+            "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        segments = Segment.objects.filter(app=self.app).order_by("name")
+        self.fields["audience_segment"].queryset = segments
+        self.fields["audience_segment"].empty_label = "Everyone (all contacts)"
+        self.fields["entry_segment"].queryset = segments
+        self.fields["entry_segment"].empty_label = "Choose a segment"
+        self.fields["reentry"].label = "Re-entry"
+        if self.instance.pk is not None:
+            self._initial_from_instance(self.instance)
+
+    def _initial_from_instance(self, campaign: Campaign) -> None:
+        unit = next(
+            (u for u in ("days", "hours") if campaign.delay_seconds % DELAY_UNITS[u] == 0),
+            "minutes",
+        )
+        if campaign.delay_seconds == 0:
+            unit = "minutes"
+        self.initial.setdefault("delay_unit", unit)
+        self.initial.setdefault("delay_amount", campaign.delay_seconds // DELAY_UNITS[unit])
+        self.initial.setdefault("send_mode", "scheduled" if campaign.send_at else "now")
+        for name in ("send_at", "trigger_event", "trigger_where", "cancel_event"):
+            self.initial.setdefault(name, getattr(campaign, name))
+        self.initial.setdefault("cancel_match_param", campaign.cancel_match_param)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        fields = self._service_fields(data)
+        candidate = Campaign(pk=self.instance.pk, app=self.app, **fields)
+        try:
+            campaign_validate(campaign=candidate)
+        except ValidationError as exc:
+            self._add_service_errors(exc)
+        self.campaign_fields = fields
+        return data
+
+    def _service_fields(self, data: dict) -> dict:
+        """The campaigns services' fields: the chosen kind's own, the other kinds' cleared."""
+        kind = data["kind"]
+        fields = {name: data[name] for name in MODEL_FIELDS}
+        for name in ("audience_segment", "entry_segment"):
+            segment = fields.pop(name)
+            fields[f"{name}_id"] = segment.pk if segment else None
+        amount = data.get("delay_amount") or 0
+        fields.update(
+            send_at=data.get("send_at") if data.get("send_mode") == "scheduled" else None,
+            trigger_event=data.get("trigger_event", ""),
+            trigger_where=self._filters(data),
+            delay_seconds=amount * DELAY_UNITS[data.get("delay_unit") or "minutes"],
+            cancel_event=data.get("cancel_event", ""),
+            cancel_match_param=data.get("cancel_match_param", ""),
+        )
+        if data.get("send_mode") == "scheduled" and data.get("send_at") is None:
+            self.add_error("send_at", "Choose when to send, or send when activated.")
+        for other, defaults in KIND_DEFAULTS.items():
+            if other != kind:
+                fields.update(defaults)
+        if kind == Campaign.Kind.BROADCAST:
+            fields["recheck_audience"] = False
+        if fields["reentry"] != Campaign.Reentry.HOURS:
+            fields["reentry_hours"] = None
+        return fields
+
+    def _filters(self, data: dict) -> list[dict]:
+        rows = data.get("trigger_where") or []
+        types = campaign_attribute_types(app=self.app, event_name=data.get("trigger_event", ""))
+        return [_filter_of_row(param, op, value, types.get(param)) for param, op, value in rows]
+
+    def _add_service_errors(self, exc: ValidationError) -> None:
+        for key, reasons in exc.message_dict.items():
+            field, detail = _error_target(key)
+            if field is not None and field not in self.fields:
+                field, detail = None, key
+            for reason in reasons:
+                self.add_error(field, f"{detail}: {reason}" if detail else reason)
+
+
+def _error_target(key: str) -> tuple[str | None, str]:
+    """("trigger_where", "Filter 2, operator") for "trigger_where[1].op", and so on."""
+    match = re.fullmatch(r"trigger_where\[(\d+)\](?:\.(\w+))?", key)
+    if match:
+        part = {"op": "operator", "param": "param", "value": "value"}.get(match[2] or "", "")
+        label = f"Filter {int(match[1]) + 1}" + (f", {part}" if part else "")
+        return "trigger_where", label
+    return ERROR_FIELDS.get(key, key), ""
+
+
+def _filter_of_row(param: str, op: str, text: str, type_: str | None) -> dict:
+    spec = {"param": param, "op": op}
+    if op in VALUELESS_OPERATORS:
+        return spec
+    if op in LIST_OPERATORS:
+        spec["value"] = [_typed(item.strip(), type_) for item in text.split(",") if item.strip()]
+    else:
+        spec["value"] = _typed(text, type_)
+    return spec
+
+
+def _typed(text: str, type_: str | None):
+    """ "50" as the attribute's type; for an attribute never seen, as what it looks like. A value
+    that does not fit stays text, and the services' check says why."""
+    if type_ == "boolean" or (type_ is None and text.lower() in ("true", "false")):
+        return {"true": True, "false": False}.get(text.lower(), text)
+    if type_ in (None, "number"):
+        number = _number(text)
+        return text if number is None else number
+    return text
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _row_of_filter(spec) -> tuple[str, str, str]:
+    if not isinstance(spec, dict):
+        return ("", "=", "")
+    value = spec.get("value", "")
+    if isinstance(value, list):
+        shown = ", ".join(_text(item) for item in value)
+    else:
+        shown = _text(value)
+    return (str(spec.get("param", "")), str(spec.get("op", "=")), shown)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

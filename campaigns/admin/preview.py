@@ -1,0 +1,79 @@
+"""The editor's live preview: the message as typed, rendered for a chosen contact and a sample
+trigger event by the same service as the API's preview endpoint (campaign_preview). Contacts and
+events are looked up in the campaign's app only."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from liquid.exceptions import LiquidError
+
+from campaigns.models import Campaign
+from campaigns.selectors import (
+    campaign_preview_contact,
+    campaign_sample_event,
+    campaign_sample_events,
+)
+from campaigns.services.previews import campaign_preview
+from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
+from contacts.models import App, Contact
+from events.models import Event
+
+MESSAGE_FIELDS = (*TEMPLATE_FIELDS, "icon", "image")
+
+
+def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
+    """200 {"preview", "contact", "samples"}, or 400 {"errors": {field: [reason]}, "samples"}.
+    The fields are the editor's: title, body, url, icon, image, trigger_event, and
+    preview_contact ("#12", an external id or an email) and preview_event (an event id)."""
+    data = request.POST
+    message = {field: data.get(field, "") for field in MESSAGE_FIELDS}
+    errors = template_errors(**{field: message[field] for field in TEMPLATE_FIELDS})
+    contact = _contact(app, data.get("preview_contact", ""), errors)
+    event = _event(app, data.get("preview_event", ""), errors)
+    samples = campaign_sample_events(
+        app=app, event_name=data.get("trigger_event", ""), contact=contact
+    )
+    shown = {"contact": contact and _contact_label(contact), "samples": _samples(samples)}
+    if errors:
+        return JsonResponse({"errors": errors, **shown}, status=400)
+    try:
+        preview = campaign_preview(
+            campaign=Campaign(app=app, **message),
+            contact=contact,
+            event_params=event.params if event else None,
+        )
+    except LiquidError as exc:  # well formed, but fails on these values (a filter's argument)
+        reason = f"cannot be rendered: {str(exc).splitlines()[0]}"
+        return JsonResponse({"errors": {"message": [reason]}, **shown}, status=400)
+    return JsonResponse({"preview": preview, **shown})
+
+
+def _contact(app: App, query: str, errors: dict) -> Contact | None:
+    contact = campaign_preview_contact(app=app, query=query)
+    if query.strip() and contact is None:
+        errors["preview_contact"] = [f"no contact {query.strip()!r} in this app"]
+    return contact
+
+
+def _event(app: App, value: str, errors: dict) -> Event | None:
+    if not value:
+        return None
+    event = campaign_sample_event(app=app, event_id=int(value)) if value.isdigit() else None
+    if event is None:
+        errors["preview_event"] = ["is not an event of this app"]
+    return event
+
+
+def _contact_label(contact: Contact) -> str:
+    return contact.external_id or contact.email or f"#{contact.pk}"
+
+
+def _samples(events: list[Event]) -> list[dict]:
+    return [
+        {
+            "id": event.pk,
+            "label": f"{event.occurred_at:%Y-%m-%d %H:%M} · {_contact_label(event.contact)} · "
+            + (", ".join(f"{k}={v}" for k, v in event.params.items())[:80] or "no params"),
+        }
+        for event in events
+    ]

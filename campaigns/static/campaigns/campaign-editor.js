@@ -1,0 +1,217 @@
+// The campaign editor: shows the sections of the chosen kind, manages the trigger's filter rows,
+// offers the trigger event's params as suggestions, and keeps the live preview up to date.
+// Without JavaScript every section shows, two blank filter rows wait for input, and the server
+// checks what was sent; the script only makes the same form easier to use.
+(() => {
+  const PREVIEW_DELAY_MS = 300;
+  const MESSAGE_FIELDS = ["title", "body", "url", "icon", "image"];
+
+  function rowOf(form, name) {
+    const box = form.querySelector(`.field-${name}`);
+    return box && box.closest(".form-row");
+  }
+
+  function checkedValue(form, name) {
+    const checked = form.querySelector(`input[name="${name}"]:checked`);
+    return checked ? checked.value : "";
+  }
+
+  // Sections and rows that apply to the chosen kind and options only -----------------------
+  function showApplicable(form) {
+    const kind = checkedValue(form, "kind");
+    form.querySelectorAll("fieldset.kind-section").forEach((section) => {
+      section.hidden = !section.classList.contains(`kind-${kind}`);
+    });
+    const toggles = {
+      recheck_audience: kind !== "broadcast",
+      send_at: checkedValue(form, "send_mode") === "scheduled",
+      reentry_hours: form.elements.reentry && form.elements.reentry.value === "hours",
+      quiet_action: Boolean(form.elements.quiet_start && form.elements.quiet_start.value),
+    };
+    Object.entries(toggles).forEach(([name, shown]) => {
+      const row = rowOf(form, name);
+      if (row) row.hidden = !shown;
+    });
+  }
+
+  // The trigger's filter rows ---------------------------------------------------------------
+  function setUpFilterRows(form) {
+    const container = form.querySelector("[data-where-rows]");
+    if (!container) return;
+    const body = container.querySelector("tbody");
+    const blank = body.lastElementChild.cloneNode(true);
+    const isBlank = (row) =>
+      !row.querySelector("[name$='-param']").value && !row.querySelector("[name$='-value']").value;
+    body.querySelectorAll(".where-row").forEach((row) => {
+      if (isBlank(row)) row.remove();
+    });
+    const update = () => {
+      container.classList.toggle("is-empty", body.children.length === 0);
+    };
+    container.querySelectorAll("button[hidden]").forEach((button) => (button.hidden = false));
+    blank.querySelector(".where-remove").hidden = false;
+    container.querySelector(".where-add").addEventListener("click", () => {
+      const row = blank.cloneNode(true);
+      body.appendChild(row);
+      row.querySelector("input").focus();
+      update();
+    });
+    body.addEventListener("click", (event) => {
+      if (!event.target.classList.contains("where-remove")) return;
+      event.target.closest(".where-row").remove();
+      update();
+    });
+    update();
+  }
+
+  function suggestParams(form, attributes) {
+    const list = document.getElementById("trigger-params");
+    const trigger = form.elements.trigger_event;
+    if (!list || !trigger) return;
+    list.replaceChildren(
+      ...(attributes[trigger.value] || []).map(([name, type]) => {
+        const option = document.createElement("option");
+        option.value = name;
+        option.label = type;
+        return option;
+      }),
+    );
+  }
+
+  // The live preview ------------------------------------------------------------------------
+  function setUpPreview(form) {
+    const panel = document.getElementById("campaign-preview");
+    if (!panel) return;
+    const contact = document.getElementById("preview-contact");
+    const sample = document.getElementById("preview-event");
+    const token = form.querySelector("[name=csrfmiddlewaretoken]").value;
+    let timer = null;
+    let pending = null;
+
+    function showFieldError(name, reasons) {
+      const row = rowOf(form, name);
+      if (!row) return;
+      let list = row.querySelector(`ul.live-error`);
+      if (!reasons) {
+        if (list) list.remove();
+        return;
+      }
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "errorlist live-error";
+        list.id = `live-error-${name}`;
+        row.prepend(list);
+      }
+      list.replaceChildren(
+        ...reasons.map((reason) => {
+          const item = document.createElement("li");
+          item.textContent = reason;
+          return item;
+        }),
+      );
+    }
+
+    function showPanelErrors(errors) {
+      panel.querySelectorAll("[data-error-for]").forEach((element) => {
+        const reasons = errors[element.dataset.errorFor];
+        element.hidden = !reasons;
+        element.textContent = reasons ? reasons.join(" ") : "";
+      });
+    }
+
+    function showSamples(samples) {
+      const chosen = sample.value;
+      const none = sample.options[0];
+      const options = samples.map(({ id, label }) => {
+        const option = document.createElement("option");
+        option.value = String(id);
+        option.textContent = label;
+        option.selected = String(id) === chosen;
+        return option;
+      });
+      sample.replaceChildren(none, ...options);
+    }
+
+    function show(data) {
+      const errors = data.errors || {};
+      ["title", "body", "url"].forEach((name) => showFieldError(name, errors[name]));
+      showPanelErrors(errors);
+      showSamples(data.samples || []);
+      const status = document.getElementById("preview-status");
+      if (data.preview) {
+        document.getElementById("preview-title").textContent = data.preview.title;
+        document.getElementById("preview-body").textContent = data.preview.body;
+        document.getElementById("preview-url").textContent = data.preview.url;
+        const media = [
+          data.preview.icon && `Icon: ${data.preview.icon}`,
+          data.preview.image && `Image: ${data.preview.image}`,
+        ].filter(Boolean);
+        const mediaLine = document.getElementById("preview-media");
+        mediaLine.textContent = media.join(" · ");
+        mediaLine.hidden = media.length === 0;
+        const who = data.contact ? `for ${data.contact}` : "for no contact (contact fields render empty)";
+        status.textContent = `Rendered ${who}.`;
+        panel.dataset.state = "rendered";
+      } else {
+        status.textContent = "Fix the errors shown to see the preview.";
+        panel.dataset.state = "error";
+      }
+    }
+
+    async function refresh() {
+      const body = new URLSearchParams();
+      [...MESSAGE_FIELDS, "trigger_event"].forEach((name) => {
+        const field = form.elements[name];
+        body.append(name, field ? field.value : "");
+      });
+      body.append("preview_contact", contact.value);
+      body.append("preview_event", sample.value);
+      if (pending) pending.abort();
+      pending = new AbortController();
+      panel.dataset.state = "loading";
+      try {
+        const response = await fetch(panel.dataset.previewUrl, {
+          method: "POST",
+          body,
+          headers: { "X-CSRFToken": token },
+          credentials: "same-origin",
+          signal: pending.signal,
+        });
+        show(await response.json());
+      } catch (error) {
+        if (error.name !== "AbortError") {
+          document.getElementById("preview-status").textContent = "The preview is unavailable.";
+          panel.dataset.state = "unavailable";
+        }
+      }
+    }
+
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, PREVIEW_DELAY_MS);
+    }
+
+    [...MESSAGE_FIELDS, "trigger_event"].forEach((name) => {
+      const field = form.elements[name];
+      if (field) field.addEventListener("input", schedule);
+    });
+    contact.addEventListener("input", schedule);
+    sample.addEventListener("change", schedule);
+    refresh();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("campaign_form");
+    if (!form || !form.querySelector("[data-where-rows], input[name=kind]")) return;
+    const source = document.getElementById("campaign-event-attributes");
+    const attributes = source ? JSON.parse(source.textContent) : {};
+    showApplicable(form);
+    form.addEventListener("change", () => showApplicable(form));
+    setUpFilterRows(form);
+    suggestParams(form, attributes);
+    if (form.elements.trigger_event) {
+      form.elements.trigger_event.addEventListener("change", () => suggestParams(form, attributes));
+    }
+    setUpPreview(form);
+  });
+})();
