@@ -26,9 +26,9 @@ OPERATORS = {
     ">=": "≥",
     "<": "<",
     "<=": "≤",
-    "between": "is between (low, high)",
-    "in": "is one of (a, b, …)",
-    "not_in": "is none of (a, b, …)",
+    "between": "is between",
+    "in": "is one of",
+    "not_in": "is none of",
     "contains": "contains",
     "not_contains": "does not contain",
     "starts_with": "starts with",
@@ -171,8 +171,8 @@ class CampaignForm(forms.ModelForm):
     trigger_where = WhereRowsField(
         label="Only if",
         required=False,
-        help_text="Filters on the trigger event's params, all of which must hold "
-        "(lists: comma-separated).",
+        help_text="Filters on the trigger event's params, all of which must hold. "
+        "“is one of”: values separated by commas; “is between”: low, high.",
     )
     delay_amount = forms.IntegerField(label="Delay", min_value=0, required=False, initial=0)
     delay_unit = forms.ChoiceField(
@@ -188,6 +188,20 @@ class CampaignForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"list": "app-event-types", "autocomplete": "off"}),
         help_text="Empty: nothing cancels a scheduled push.",
     )
+    audience_segment = forms.ModelChoiceField(
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="Everyone (all contacts)",
+        label="Audience segment",
+        help_text="Who may receive it.",
+    )
+    entry_segment = forms.ModelChoiceField(
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="Choose a segment",
+        label="Segment",
+        help_text="A push to each contact who enters it from now on.",
+    )
     cancel_match_param = forms.CharField(
         label="Only when this param matches",
         required=False,
@@ -202,6 +216,10 @@ class CampaignForm(forms.ModelForm):
         labels = {
             "ttl_seconds": "Time to live (seconds)",
             "recheck_audience": "Only if still in the audience at send time",
+            "url": "Link (URL)",
+            "icon": "Icon URL",
+            "image": "Image URL",
+            "reentry": "Re-entry",
             "reentry_hours": "Hours between two pushes",
             "quiet_start": "Quiet hours from",
             "quiet_end": "Quiet hours until",
@@ -209,6 +227,9 @@ class CampaignForm(forms.ModelForm):
         }
         help_texts = {
             "title": 'Liquid: {{ event.amount }}, {{ contact.first_name | default: "there" }}',
+            "recheck_audience": "Event-triggered and segment entry campaigns check it again "
+            "when the push is due.",
+            "url": "Opened on click; Liquid too.",
             "ttl_seconds": "How long a push service keeps an undelivered push (86400 = a day).",
         }
         widgets = {
@@ -221,10 +242,7 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         segments = Segment.objects.filter(app=self.app).order_by("name")
         self.fields["audience_segment"].queryset = segments
-        self.fields["audience_segment"].empty_label = "Everyone (all contacts)"
         self.fields["entry_segment"].queryset = segments
-        self.fields["entry_segment"].empty_label = "Choose a segment"
-        self.fields["reentry"].label = "Re-entry"
         if self.instance.pk is not None:
             self._initial_from_instance(self.instance)
 
