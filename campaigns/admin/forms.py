@@ -122,7 +122,8 @@ class WhereRowsWidget(forms.Widget):
             '<td><select name="{0}-op" aria-label="Operator">{2}</select></td>'
             '<td><input type="text" name="{0}-value" value="{3}" aria-label="Value" '
             'placeholder="e.g. 50"></td>'
-            '<td><button type="button" class="where-remove" hidden>Remove</button></td></tr>',
+            '<td><button type="button" class="where-remove" title="Remove this filter" '
+            'aria-label="Remove this filter" hidden>✕</button></td></tr>',
             name,
             param,
             options,

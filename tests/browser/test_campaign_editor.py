@@ -27,13 +27,21 @@ def shop(app):
 def create_campaign(page, live_server) -> None:
     page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
     page.fill("#id_name", "Thanks for your order")
+    page.check("input[name=kind][value=broadcast]")
+    assert page.locator("fieldset.kind-event").is_hidden()
+    assert page.locator("fieldset.kind-broadcast").is_visible()
     page.check("input[name=kind][value=event]")
     assert page.locator("fieldset.kind-broadcast").is_hidden()
+    assert page.locator("fieldset.kind-segment_entry").is_hidden()
     page.fill("#id_trigger_event", "purchase_completed")
     page.click("button.where-add")
     page.fill("[name=trigger_where-param]", "amount")
     page.select_option("[name=trigger_where-op]", ">")
     page.fill("[name=trigger_where-value]", "50")
+    page.click("button.where-add")  # a second row, thought better of
+    assert page.locator(".where-row").count() == 2
+    page.locator(".where-row").nth(1).locator(".where-remove").click()
+    assert page.locator(".where-row").count() == 1
     page.fill("#id_delay_amount", "15")
     page.select_option("#id_delay_unit", "minutes")
     page.fill("#id_cancel_event", "order_cancelled")
@@ -43,7 +51,14 @@ def create_campaign(page, live_server) -> None:
     page.fill("#id_body", "Your order {{ event.order_id }} of {{ event.amount }} € is on its way.")
 
 
-def watch_the_preview(page) -> None:
+def watch_the_preview(page, console_errors) -> None:
+    # A template error shows next to its field as one types (the preview answers 400).
+    page.fill("#id_title", "Thanks {{ contact.first_name")
+    page.wait_for_selector("#live-error-title")
+    assert "is not a valid Liquid template" in page.locator("#live-error-title").inner_text()
+    page.fill("#id_title", "Thanks {{ contact.first_name }}!")
+    page.wait_for_selector("#live-error-title", state="detached")
+    console_errors.take("status of 400")
     page.fill("#preview-contact", "ann")
     page.wait_for_selector("#preview-title:text-is('Thanks Ann!')")
     page.wait_for_selector("#preview-event option[value]:not([value=''])", state="attached")
@@ -55,11 +70,11 @@ def watch_the_preview(page) -> None:
 
 
 def test_a_marketer_creates_and_activates_an_event_triggered_campaign(
-    page, live_server, shop, signed_in, screenshot
+    page, live_server, shop, signed_in, screenshot, console_errors
 ):
     signed_in("Marketer", shop)
     create_campaign(page, live_server)
-    watch_the_preview(page)
+    watch_the_preview(page, console_errors)
     page.evaluate("window.scrollTo(0, 0)")  # the preview panel follows the scroll
     screenshot("campaign-editor")
 

@@ -375,6 +375,9 @@ def test_the_preview_never_reaches_another_apps_contacts_or_events(marketer, app
     assert data["samples"] == []
     assert "SECRET" not in response.content.decode() and "Zed" not in response.content.decode()
     assert preview(marketer, app, preview_contact="zed").status_code == 400
+    huge = "9" * 30  # an id no database column holds: refused, not a server error
+    response = preview(marketer, app, preview_contact=huge, preview_event=huge)
+    assert set(response.json()["errors"]) == {"preview_contact", "preview_event"}
     # Nor another app itself, by its id in the URL.
     assert preview(marketer, other_app).status_code == 404
 
