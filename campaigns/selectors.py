@@ -127,15 +127,16 @@ def campaign_preview_contact(*, app: App, query: str) -> Contact | None:
 def campaign_sample_events(
     *, app: App, event_name: str, contact: Contact | None = None, limit: int = 10
 ) -> list[Event]:
-    """The latest events of the trigger type, to preview the message with (the contact's own
-    when one is chosen). By event type first: the (event_type, occurred_at) index."""
+    """The latest events of the trigger type, to preview the message with: the contact's own
+    when one is chosen and has some, else anyone's. By event type first: the (event_type,
+    occurred_at) index."""
     event_type = EventType.objects.filter(app=app, name=event_name).first()
     if event_type is None:
         return []
-    events = Event.objects.filter(event_type=event_type)
-    if contact is not None:
-        events = events.filter(contact=contact)
-    return list(events.select_related("contact").order_by("-occurred_at", "-id")[:limit])
+    events = Event.objects.filter(event_type=event_type).select_related("contact")
+    latest = events.order_by("-occurred_at", "-id")
+    own = list(latest.filter(contact=contact)[:limit]) if contact is not None else []
+    return own or list(latest[:limit])
 
 
 def campaign_sample_event(*, app: App, event_id: int) -> Event | None:

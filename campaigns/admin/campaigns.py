@@ -36,6 +36,7 @@ from campaigns.services.campaigns import (
 )
 from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
 from contacts.models import App
+from segments.conditions.validation import OPERATORS_BY_TYPE
 
 LOG_PAGE_SIZE = 20
 
@@ -159,6 +160,7 @@ class CampaignAdmin(BeaconModelAdmin):
             event_type.name: [[a.name, a.type] for a in event_type.attributes.all()]
             for event_type in campaign_event_types(app=app)
         }
+        context["operators_by_type"] = OPERATORS_BY_TYPE
         context["preview_url"] = reverse("admin:campaigns_campaign_preview", args=[app.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
 

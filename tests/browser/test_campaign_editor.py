@@ -36,6 +36,9 @@ def create_campaign(page, live_server) -> None:
     page.fill("#id_trigger_event", "purchase_completed")
     page.click("button.where-add")
     page.fill("[name=trigger_where-param]", "amount")
+    # amount is a number: text operators are not offered for it.
+    contains = "[name=trigger_where-op] option[value=contains]"
+    assert page.eval_on_selector(contains, "option => option.disabled") is True
     page.select_option("[name=trigger_where-op]", ">")
     page.fill("[name=trigger_where-value]", "50")
     page.click("button.where-add")  # a second row, thought better of

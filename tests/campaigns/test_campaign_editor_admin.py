@@ -332,6 +332,15 @@ def test_the_preview_renders_for_a_contact_and_a_sample_event(marketer, app, ann
     assert "amount=80" in data["samples"][0]["label"]
 
 
+def test_sample_events_are_the_contacts_own_else_anyones(marketer, app, ann):
+    track(app, "bob", "purchase_completed", order_id="B-1")
+    track(app, "cid", "page_viewed")
+    own = preview(marketer, app, trigger_event="purchase_completed", preview_contact="ann")
+    assert [s["label"].split(" · ")[1] for s in own.json()["samples"]] == ["ann"]
+    anyone = preview(marketer, app, trigger_event="purchase_completed", preview_contact="cid")
+    assert [s["label"].split(" · ")[1] for s in anyone.json()["samples"]] == ["bob", "ann"]
+
+
 def test_the_preview_finds_a_contact_by_id_or_email(marketer, app, ann):
     contact_update(contact=ann, data={"email": "ann@example.com"})
     for query in (f"#{ann.pk}", str(ann.pk), "ANN@example.com"):

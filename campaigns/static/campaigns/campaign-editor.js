@@ -78,6 +78,22 @@
     );
   }
 
+  // Operators that fit the param's type (as the segment grammar has them), once it is known.
+  function fitOperators(form, attributes, operators) {
+    const trigger = form.elements.trigger_event;
+    const types = Object.fromEntries((trigger && attributes[trigger.value]) || []);
+    form.querySelectorAll(".where-row").forEach((row) => {
+      const allowed = operators[types[row.querySelector("[name$='-param']").value]];
+      const select = row.querySelector("[name$='-op']");
+      [...select.options].forEach((option) => {
+        option.disabled = Boolean(allowed) && !allowed.includes(option.value);
+      });
+      if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
+        select.value = allowed[0];
+      }
+    });
+  }
+
   // The live preview ------------------------------------------------------------------------
   function setUpPreview(form) {
     const panel = document.getElementById("campaign-preview");
@@ -205,10 +221,15 @@
     if (!form || !form.querySelector("[data-where-rows], input[name=kind]")) return;
     const source = document.getElementById("campaign-event-attributes");
     const attributes = source ? JSON.parse(source.textContent) : {};
+    const operators = JSON.parse(document.getElementById("campaign-operators").textContent);
+    const fit = () => fitOperators(form, attributes, operators);
+    form.addEventListener("input", fit);
+    form.addEventListener("click", fit); // rows added or removed
     showApplicable(form);
     form.addEventListener("change", () => showApplicable(form));
     setUpFilterRows(form);
     suggestParams(form, attributes);
+    fit();
     if (form.elements.trigger_event) {
       form.elements.trigger_event.addEventListener("change", () => suggestParams(form, attributes));
     }
