@@ -19,6 +19,7 @@ from contacts.models import App
 from segments.models import Segment
 
 DELAY_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+SECONDS = {"seconds": 1, **DELAY_UNITS}  # a delay the API set to the second
 OPERATORS = {
     "=": "is",
     "!=": "is not",
@@ -248,14 +249,13 @@ class CampaignForm(forms.ModelForm):
             self._initial_from_instance(self.instance)
 
     def _initial_from_instance(self, campaign: Campaign) -> None:
-        unit = next(
-            (u for u in ("days", "hours") if campaign.delay_seconds % DELAY_UNITS[u] == 0),
-            "minutes",
-        )
-        if campaign.delay_seconds == 0:
-            unit = "minutes"
+        amount, unit = _delay_in_units(campaign.delay_seconds)
+        if unit == "seconds":  # set through the API: shown as it is, not rounded on saving
+            self.fields["delay_unit"].choices = [("seconds", "seconds")] + list(
+                self.fields["delay_unit"].choices
+            )
+        self.initial.setdefault("delay_amount", amount)
         self.initial.setdefault("delay_unit", unit)
-        self.initial.setdefault("delay_amount", campaign.delay_seconds // DELAY_UNITS[unit])
         self.initial.setdefault("send_mode", "scheduled" if campaign.send_at else "now")
         for name in ("send_at", "trigger_event", "trigger_where", "cancel_event"):
             self.initial.setdefault(name, getattr(campaign, name))
@@ -265,6 +265,8 @@ class CampaignForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
+        if data.get("send_mode") == "scheduled" and data.get("send_at") is None:
+            self.add_error("send_at", "Choose when to send, or send when activated.")
         fields = self._service_fields(data)
         candidate = Campaign(pk=self.instance.pk, app=self.app, **fields)
         try:
@@ -286,12 +288,10 @@ class CampaignForm(forms.ModelForm):
             send_at=data.get("send_at") if data.get("send_mode") == "scheduled" else None,
             trigger_event=data.get("trigger_event", ""),
             trigger_where=self._filters(data),
-            delay_seconds=amount * DELAY_UNITS[data.get("delay_unit") or "minutes"],
+            delay_seconds=amount * SECONDS[data.get("delay_unit") or "minutes"],
             cancel_event=data.get("cancel_event", ""),
             cancel_match_param=data.get("cancel_match_param", ""),
         )
-        if data.get("send_mode") == "scheduled" and data.get("send_at") is None:
-            self.add_error("send_at", "Choose when to send, or send when activated.")
         for other, defaults in KIND_DEFAULTS.items():
             if other != kind:
                 fields.update(defaults)
@@ -313,6 +313,14 @@ class CampaignForm(forms.ModelForm):
                 field, detail = None, key
             for reason in reasons:
                 self.add_error(field, f"{detail}: {reason}" if detail else reason)
+
+
+def _delay_in_units(seconds: int) -> tuple[int, str]:
+    """2 hours rather than 120 minutes; 0 in minutes."""
+    for unit in ("days", "hours", "minutes"):
+        if seconds % DELAY_UNITS[unit] == 0 and (seconds or unit == "minutes"):
+            return seconds // DELAY_UNITS[unit], unit
+    return seconds, "seconds"
 
 
 def _error_target(key: str) -> tuple[str | None, str]:

@@ -180,6 +180,26 @@ def test_reopening_a_campaign_shows_the_delay_in_its_unit_and_the_filter_rows(ma
     assert '<option value="in" selected>is one of</option>' in html
 
 
+def test_a_delay_the_api_set_to_the_second_is_kept_as_it_is(marketer, app):
+    campaign = campaign_create(
+        app=app,
+        name="Cart",
+        kind="event",
+        title="Back?",
+        trigger_event="cart_updated",
+        delay_seconds=90,
+    )
+    url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    form_ = marketer.get(url).context["adminform"].form
+    assert (form_["delay_amount"].value(), form_["delay_unit"].value()) == (90, "seconds")
+    response = marketer.post(url, form(name="Cart", delay_amount=90, delay_unit="seconds"))
+    assert response.status_code == 302, errors_of(response)
+    campaign.refresh_from_db()
+    assert campaign.delay_seconds == 90
+    # A new campaign offers minutes, hours and days only.
+    assert errors_of(marketer.post(ADD, form(delay_unit="seconds")))["delay_unit"]
+
+
 def test_changing_the_kind_on_a_saved_campaign_goes_through_the_update_service(marketer, app):
     campaign = campaign_create(
         app=app, name="Cart", kind="event", title="Back?", trigger_event="cart_updated"
