@@ -412,8 +412,6 @@ def test_the_preview_never_reaches_another_apps_contacts_or_events(marketer, app
 
 
 def test_the_preview_is_posted_with_csrf(app, role_client):
-    from django.contrib.auth import get_user_model
-
     role_client("Marketer", app)
     client = Client(enforce_csrf_checks=True)
     client.force_login(get_user_model().objects.get(username="marketer"))
