@@ -4,8 +4,8 @@ events are looked up in the campaign's app only."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
-from liquid.exceptions import LiquidError
 
 from campaigns.models import Campaign
 from campaigns.selectors import (
@@ -42,9 +42,8 @@ def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
             contact=contact,
             event_params=event.params if event else None,
         )
-    except LiquidError as exc:  # well formed, but fails on these values (a filter's argument)
-        reason = f"cannot be rendered: {str(exc).splitlines()[0]}"
-        return JsonResponse({"errors": {"message": [reason]}, **shown}, status=400)
+    except ValidationError as exc:  # well formed, but fails on these values (a filter's argument)
+        return JsonResponse({"errors": exc.message_dict, **shown}, status=400)
     return JsonResponse({"preview": preview, **shown})
 
 

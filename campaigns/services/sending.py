@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -57,12 +58,13 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
         .order_by("pk")
     )
     facts = _RuleFacts.load(rows, now)
-    to_send = [row for row in rows if _passes_rules(row, own, now, report, facts)]
-    messages = {row.pk: _message(row) for row in to_send}
+    passed = [row for row in rows if _passes_rules(row, own, now, report, facts)]
+    messages, unrenderable = _messages(passed)
+    to_send = [row for row in passed if row.pk in messages]
     # Providers are made here, once, not by the send threads racing to make the first one.
     providers = {row.device.platform: provider_for(row.device.platform) for row in to_send}
     outcomes = list(_send_pool().map(lambda row: _push(row, messages[row.pk], providers), to_send))
-    _record(own, list(zip(to_send, outcomes, strict=True)), now, report)
+    _record(own, [*zip(to_send, outcomes, strict=True), *unrenderable], now, report)
     return report
 
 
@@ -178,6 +180,21 @@ def _skip(row: Delivery, own: str, reason: str, report: SendReport) -> bool:
 
 
 # 3. The message ---------------------------------------------------------------------------
+def _messages(rows: list[Delivery]) -> tuple[dict[int, PushMessage], list]:
+    """Each row's message; a row whose templates fail on its values (`divided_by: 0`) fails
+    alone, with the reason, instead of failing the whole claim."""
+    messages, unrenderable = {}, []
+    for row in rows:
+        try:
+            messages[row.pk] = _message(row)
+        except ValidationError as exc:
+            reasons = "; ".join(
+                f"{field} {' '.join(why)}" for field, why in exc.message_dict.items()
+            )
+            unrenderable.append((row, SendOutcome(Outcome.FAILED, error=f"the message {reasons}")))
+    return messages, unrenderable
+
+
 def _message(row: Delivery) -> PushMessage:
     campaign = row.campaign
     text = templates_render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from django.core.exceptions import ValidationError
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
@@ -28,9 +29,20 @@ def template_errors(**templates: str) -> dict[str, list[str]]:
 def templates_render(
     templates: dict[str, str], *, contact: Contact | None, event_params: dict | None
 ) -> dict[str, str]:
-    """Render each template for a contact and the trigger event's params."""
+    """Render each template for a contact and the trigger event's params.
+
+    A template that parses can still fail on the values it gets (`divided_by: 0`, a filter
+    given a string): ValidationError {field: [reason]} for each field that failed."""
     scope = {"contact": contact_scope(contact), "event": event_params or {}}
-    return {field: _parse(source or "").render(**scope) for field, source in templates.items()}
+    rendered, errors = {}, {}
+    for field, source in templates.items():
+        try:
+            rendered[field] = _parse(source or "").render(**scope)
+        except LiquidError as exc:
+            errors[field] = [f"cannot be rendered for these values: {str(exc).splitlines()[0]}"]
+    if errors:
+        raise ValidationError(errors)
+    return rendered
 
 
 def contact_scope(contact: Contact | None) -> dict:

@@ -378,9 +378,9 @@ def test_bad_liquid_in_the_preview_is_a_readable_400_per_field(marketer, app):
 def test_a_template_that_fails_on_its_values_is_a_400_too(marketer, app):
     response = preview(marketer, app, body="{{ 1 | divided_by: 0 }}")
     assert response.status_code == 400
-    assert response.json()["errors"]["message"] == [
-        "cannot be rendered: divided_by: can't divide by 0"
-    ]
+    assert response.json()["errors"] == {
+        "body": ["cannot be rendered for these values: divided_by: can't divide by 0"]
+    }
 
 
 def test_the_preview_never_reaches_another_apps_contacts_or_events(marketer, app, other_app):

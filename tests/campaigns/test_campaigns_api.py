@@ -163,6 +163,20 @@ def test_preview_renders_for_a_contact_and_a_sample_event(admin_client, app):
     assert anonymous.json()["title"] == "Thanks there!"
 
 
+def test_preview_of_a_template_that_fails_on_the_sample_values_is_a_400(admin_client):
+    campaign_id = create(admin_client, body="{{ event.amount | divided_by: event.qty }}").json()[
+        "id"
+    ]
+    response = admin_client.post(
+        f"/api/v1/campaigns/{campaign_id}/preview",
+        {"event_params": {"amount": 10, "qty": 0}},
+        format="json",
+    )
+    assert errors(response) == {
+        "body": ["cannot be rendered for these values: divided_by: can't divide by 0"]
+    }
+
+
 def test_test_send_needs_a_reachable_contact(admin_client, app):
     campaign_id = create(admin_client).json()["id"]
     bob = subscribe(app, "bob", granted=False)

@@ -152,6 +152,23 @@ def test_a_payload_the_push_service_refuses_as_too_large_fails_for_good(app, sho
     assert "too large" in delivery.last_error
 
 
+def test_a_message_that_fails_on_one_contacts_values_fails_that_row_alone(app, push_service):
+    active_campaign(app, body="{{ 100 | divided_by: event.qty }} each")
+    for user, qty in [("ann", 4), ("bob", 0)]:
+        subscribe(app, user, subscription=push_service.subscription())
+        track(app, user, "purchase_completed", qty=qty)
+    trigger_marks_process()
+    dispatch()
+    by_user = {row.contact.external_id: row for row in Delivery.objects.select_related("contact")}
+    assert by_user["ann"].status == Delivery.Status.SENT
+    assert [message.payload["body"] for message in push_service.received()] == ["25 each"]
+    assert by_user["bob"].status == Delivery.Status.FAILED
+    assert by_user["bob"].last_error == (
+        "the message body cannot be rendered for these values: divided_by: can't divide by 0"
+    )
+    assert len(sent_events(catalog.NOTIFICATION_FAILED)) == 1
+
+
 def test_a_task_delivered_twice_sends_once(app, shopper, push_service):
     active_campaign(app)
     track(app, "ann", "purchase_completed")
