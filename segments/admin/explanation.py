@@ -46,30 +46,34 @@ class Row:
 
 
 def explanation_rows(
-    explanation: dict, *, timezone: str, segment_names: dict[int, str]
+    conditions: dict, explanation: dict, *, timezone: str, segments: dict[int, tuple[str, dict]]
 ) -> list[Row]:
-    """The rows of an annotated tree (segment_explain's "explanation"), depth first."""
-    return _Describer(ZoneInfo(timezone), segment_names).rows(explanation, 0)
+    """The rows of a tree and its annotated copy (segment_explain's "explanation"), depth first.
+    The tree is read beside its copy because the copy's "value" is the contact's figure, which
+    hides a contact condition's own value. `segments`: the app's segments' names and trees by id,
+    for the segments the tree names."""
+    return _Describer(ZoneInfo(timezone), segments).rows(conditions, explanation, 0)
 
 
 class _Describer:
-    def __init__(self, tz: ZoneInfo, segment_names: dict[int, str]):
-        self.tz, self.names = tz, segment_names
+    def __init__(self, tz: ZoneInfo, segments: dict[int, tuple[str, dict]]):
+        self.tz, self.segments = tz, segments
 
-    def rows(self, node: dict, depth: int) -> list[Row]:
-        text, figure = getattr(self, f"_{node['type']}")(node)
-        rows = [Row(depth, node["holds"], text, figure)]
-        for child in self.children(node):
-            rows += self.rows(child, depth + 1)
+    def rows(self, node: dict, annotated: dict, depth: int) -> list[Row]:
+        text, figure = getattr(self, f"_{node['type']}")(node, annotated["value"])
+        rows = [Row(depth, annotated["holds"], text, figure)]
+        for child, annotated_child in self.children(node, annotated):
+            rows += self.rows(child, annotated_child, depth + 1)
         return rows
 
-    def children(self, node: dict) -> list[dict]:
+    def children(self, node: dict, annotated: dict) -> list[tuple[dict, dict]]:
         if node["type"] in ("and", "or"):
-            return node["conditions"]
+            return list(zip(node["conditions"], annotated["conditions"], strict=False))
         if node["type"] == "not":
-            return [node["condition"]]
-        if node["type"] == "segment" and node["value"]:
-            return [node["value"]["explanation"]]
+            return [(node["condition"], annotated["condition"])]
+        if node["type"] == "segment" and annotated["value"]:
+            tree = self.segments[node["segment"]][1]
+            return [(tree, annotated["value"]["explanation"])]
         return []
 
     def when(self, moment: str | None) -> str:
@@ -91,22 +95,21 @@ class _Describer:
         return "ever"
 
     # Groups ------------------------------------------------------------------------------
-    def _and(self, node):
+    def _and(self, node, value):
         return "All of these", ""
 
-    def _or(self, node):
+    def _or(self, node, value):
         return "At least one of these", ""
 
-    def _not(self, node):
+    def _not(self, node, value):
         return "Not this", ""
 
     # Conditions ----------------------------------------------------------------------------
-    def _event(self, node):
+    def _event(self, node, value):
         count = node.get("count") or {"op": ">=", "value": 1}
         verb = "Did" if node.get("performed", True) else "Did not do"
         text = f"{verb} {node['event']} {_times(count)} {self.period(node.get('period'))}"
         text += _where(node.get("where"))
-        value = node["value"]
         figure = f"{_plural(value['count'], 'matching event')}"
         if aggregate := node.get("aggregate"):
             fn = AGGREGATES[aggregate["fn"]]
@@ -116,39 +119,38 @@ class _Describer:
             figure += f"; {fn} of {aggregate['param']}: {'none' if result is None else result}"
         return text, figure
 
-    def _first_event(self, node):
+    def _first_event(self, node, value):
         which = "First" if node["type"] == "first_event" else "Last"
         text = f"{which} did {node['event']} {self.period(node.get('period'))}"
-        return text, f"{which.lower()} time: {self.when(node['value'])}"
+        return text, f"{which.lower()} time: {self.when(value)}"
 
     _last_event = _first_event
 
-    def _streak(self, node):
+    def _streak(self, node, value):
         unit = node["unit"]
         text = f"Did {node['event']} in each of the last {_units(node['periods'], unit)}"
         text += f" (complete {unit}s){_where(node.get('where'))}"
-        periods = node["value"]
+        periods = value
         matched = sum(1 for period in periods if period["matched"])
         missing = [self.when(period["start"])[:10] for period in periods if not period["matched"]]
         figure = f"{matched} of {len(periods)} {unit}s had one"
         return text, figure + (f"; none in the {unit} from {', '.join(missing)}" if missing else "")
 
-    def _contact(self, node):
+    def _contact(self, node, value):
         field = node["field"].replace("custom.", "custom field ", 1)
         text = f"Contact's {field} {_filter(node)}"
-        value = node["value"]
         return text, f"{field}: {'not set' if value in (None, '') else value}"
 
-    def _device(self, node):
+    def _device(self, node, value):
         platform = node.get("platform")
         text = f"Has a {platform} device" if platform else "Has a device"
         granted = node.get("push_permission_granted")
         if granted is not None:
             text += " with push permission " + ("granted" if granted else "not granted")
-        return text, _plural(node["value"], "matching device")
+        return text, _plural(value, "matching device")
 
-    def _segment(self, node):
-        name = self.names.get(node["segment"], f"#{node['segment']}")
+    def _segment(self, node, value):
+        name = self.segments.get(node["segment"], (f"#{node['segment']}", None))[0]
         return f"Is in the segment “{name}”", ""
 
 

@@ -53,9 +53,17 @@ def _explanation(segment: Segment, identifier: str) -> dict:
     if contact is None:
         return {"contact_query": identifier, "contact_missing": True}
     explained = segment_explain(segment=segment, contact=contact)
-    names = dict(Segment.objects.filter(app=segment.app).values_list("pk", "name"))
+    segments = {
+        pk: (name, conditions)
+        for pk, name, conditions in Segment.objects.filter(app=segment.app).values_list(
+            "pk", "name", "conditions"
+        )
+    }
     rows = explanation_rows(
-        explained["explanation"], timezone=segment.app.timezone, segment_names=names
+        segment.conditions,
+        explained["explanation"],
+        timezone=segment.app.timezone,
+        segments=segments,
     )
     return {
         "contact_query": identifier,

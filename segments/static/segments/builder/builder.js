@@ -99,7 +99,10 @@ function CardErrors({ errors }) {
 }
 
 function Select({ value, options, onChange, invalid, ...rest }) {
-  return html`<select ...${rest} class=${`${rest.class ?? ""}${invalid ? " sb-invalid" : ""}`} onChange=${(e) => onChange(e.target.value)}>
+  // `value` on the select too: Preact then puts it back even after the user picked another
+  // option (the "Add a condition" menu returns to its prompt).
+  return html`<select ...${rest} value=${String(value ?? "")} class=${`${rest.class ?? ""}${invalid ? " sb-invalid" : ""}`}
+      onChange=${(e) => onChange(e.target.value)}>
     ${options.map(([key, label]) => html`<option value=${key} selected=${String(key) === String(value)}>${label}</option>`)}
   </select>`;
 }
