@@ -144,7 +144,10 @@ def test_the_change_page_holds_the_tree_for_the_builder_and_links_to_the_segment
     assert response.status_code == 200
     page = response.content.decode()
     tree = "{&quot;type&quot;: &quot;event&quot;, &quot;event&quot;: &quot;purchase&quot;}"
-    assert f'<input type="hidden" name="conditions" value="{tree}" id="id_conditions">' in page
+    assert (
+        f'<input type="hidden" name="conditions" value="{tree}" required id="id_conditions">'
+        in page
+    )
     assert '<div id="segment-builder" class="segment-builder">' in page
     assert response.context["builder_config"] == {
         "catalogUrl": "/admin/segments/segment/builder/catalog/",
