@@ -15,6 +15,7 @@ from contacts.services.apps import app_create
 from events.models import EventAttribute, EventType
 from events.services.event_types import event_type_set_segmentation
 from segments.models import Segment
+from segments.services import segment_create
 from tests.campaigns.factories import subscribe, track
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,8 +64,9 @@ def add_condition(group, kind: str) -> None:
 
 
 def test_a_marketer_builds_saves_and_reopens_a_segment(
-    page, live_server, shop, signed_in, screenshot
+    page, live_server, shop, signed_in, screenshot, console_errors
 ):
+    old = segment_create(app=shop, name="Old segment", conditions={"type": "device"})
     signed_in("Marketer", shop)
     page.goto(f"{live_server.url}/admin/segments/segment/add/")
     page.wait_for_selector(".sb[data-ready=true]")
@@ -98,6 +100,20 @@ def test_a_marketer_builds_saves_and_reopens_a_segment(
     assert contact.locator(".sb-errors").count() == 0
     assert "ann" in page.locator(".sb-sample").inner_text()
     screenshot("segment-builder")
+
+    # An error only the server can find (the segment picked was deleted meanwhile) comes back
+    # from the live count onto the card that caused it.
+    old_id = old.pk
+    old.delete()
+    add_condition(nested, "segment")
+    picked = nested.locator(".sb-condition[data-node-type=segment]")
+    picked.locator(".sb-errors").wait_for()
+    assert picked.locator(".sb-errors").inner_text() == f"segment: no segment {old_id} in this app"
+    assert picked.locator(".sb-segment").input_value() == str(old_id)
+    assert contact.locator(".sb-errors").count() == 0
+    console_errors.take("400 (Bad Request)")  # the browser logs the preview's 400
+    picked.locator(".sb-remove").click()
+    wait_for_count(page, 2)
 
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
