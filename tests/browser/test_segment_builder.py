@@ -74,6 +74,7 @@ def test_a_marketer_builds_saves_and_reopens_a_segment(
     page.fill("#id_purpose", "Win-back push for recent buyers")
     root = page.locator(".sb-root")
     assert page.locator("#segment-builder-count").get_attribute("data-status") == "idle"
+    assert page.locator(".sb-errors").count() == 0  # an empty start is not a mistake
 
     # Condition 1: purchase_completed at least once in the last 30 days.
     add_condition(root, "event")

@@ -496,16 +496,16 @@ function Builder({ config, input, appSelect }) {
     });
   }, [appId]);
 
-  const clientErrors = useMemo(() => (catalog ? model.checkTree(state, catalog) : {}), [state, catalog]);
+  // A new segment's empty group is where everyone starts, not a mistake to point at.
+  const empty = ["and", "or"].includes(state.type) && state.conditions.length === 0;
+  const clientErrors = useMemo(() => (catalog && !empty ? model.checkTree(state, catalog) : {}), [state, catalog]);
 
   // The live count, once the edits have settled for a moment; a later edit wins over a late answer.
   useEffect(() => {
     if (!appId) return setPreview({ status: "noapp", count: 0, sample: [] });
     if (!catalog) return undefined;
-    if (Object.keys(clientErrors).length) {
-      const empty = tree.conditions?.length === 0;
-      return setPreview({ status: empty ? "idle" : "invalid", count: 0, sample: [] });
-    }
+    if (empty) return setPreview({ status: "idle", count: 0, sample: [] });
+    if (Object.keys(clientErrors).length) return setPreview({ status: "invalid", count: 0, sample: [] });
     const edit = ++edits.current;
     setPreview((previous) => ({ ...previous, status: "loading" }));
     const timer = setTimeout(async () => {
