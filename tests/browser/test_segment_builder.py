@@ -113,6 +113,7 @@ def test_a_marketer_builds_saves_and_reopens_a_segment(
     assert picked.locator(".sb-segment").input_value() == str(old_id)
     assert contact.locator(".sb-errors").count() == 0
     console_errors.take("400 (Bad Request)")  # the browser logs the preview's 400
+    screenshot("segment-builder-error")
     picked.locator(".sb-remove").click()
     wait_for_count(page, 2)
 
