@@ -203,3 +203,87 @@ def test_choosing_another_app_on_add_reloads_the_events(page, live_server, shop,
             }
         ],
     }
+
+
+def wait_for_the_count_of_the_tree_shown(page) -> None:
+    """Until the count on screen is the count of the tree in the form's input (not a previous)."""
+    page.wait_for_function(
+        """() => {
+            const box = document.getElementById("segment-builder-count");
+            return box.dataset.status === "ok"
+                && box.dataset.counted === document.getElementById("id_conditions").value;
+        }"""
+    )
+
+
+def test_every_card_and_period_builds_a_tree_the_server_accepts(page, live_server, shop, signed_in):
+    reachable = segment_create(app=shop, name="Reachable", conditions={"type": "device"})
+    signed_in("Marketer", shop)
+    page.goto(f"{live_server.url}/admin/segments/segment/add/")
+    page.wait_for_selector(".sb[data-ready=true]")
+    page.fill("#id_name", "Every card")
+    root = page.locator(".sb-root")
+    add_condition(root, "event")
+    event = root.locator(".sb-condition[data-node-type=event]")
+    periods = ["today", "yesterday", "this_week", "last_week", "this_month", "last_month"]
+    for period in [*periods, "last", "older_than", "between", "lifetime"]:
+        event.locator(".sb-period-type").select_option(period)
+        if period == "between":
+            dates = event.locator(".sb-period input[type=datetime-local]")
+            dates.nth(0).fill("2026-01-01T00:00")
+            dates.nth(1).fill("2026-02-01T00:00")
+            tree = json.loads(page.input_value("#id_conditions"))
+            assert tree["conditions"][0]["period"] == {
+                "type": "between",
+                "from": "2026-01-01T00:00:00Z",
+                "to": "2026-02-01T00:00:00Z",
+            }
+        wait_for_the_count_of_the_tree_shown(page)
+
+    event.locator(".sb-add-filter").click()
+    event.locator(".sb-filter .sb-value").fill("40")
+    event.locator(".sb-filter .sb-op").select_option(">=")
+    event.locator(".sb-add-aggregate").click()
+    event.locator(".sb-aggregate .sb-value").fill("100")
+    for kind in ("first_event", "last_event", "streak", "contact", "device", "segment"):
+        add_condition(root, kind)
+    contact = root.locator(".sb-condition[data-node-type=contact]")
+    contact.locator(".sb-field").select_option("custom.")
+    contact.locator(".sb-custom-name").fill("vip")
+    contact.locator(".sb-custom-type").select_option("boolean")
+    root.locator(".sb-permission").select_option("true")
+    wait_for_the_count_of_the_tree_shown(page)
+    expected = {
+        "type": "and",
+        "conditions": [
+            {
+                "type": "event",
+                "event": "purchase_completed",
+                "period": {"type": "lifetime"},
+                "where": [{"param": "amount", "op": ">=", "value": 40}],
+                "aggregate": {"fn": "sum", "param": "amount", "op": ">=", "value": 100},
+            },
+            {
+                "type": "first_event",
+                "event": "purchase_completed",
+                "period": {"type": "last", "amount": 7, "unit": "day"},
+            },
+            {
+                "type": "last_event",
+                "event": "purchase_completed",
+                "period": {"type": "older_than", "amount": 30, "unit": "day"},
+            },
+            {"type": "streak", "event": "purchase_completed", "periods": 4, "unit": "week"},
+            {"type": "contact", "field": "custom.vip", "op": "=", "value": True},
+            {"type": "device", "platform": "web", "push_permission_granted": True},
+            {"type": "segment", "segment": reachable.pk},
+        ],
+    }
+    assert json.loads(page.input_value("#id_conditions")) == expected
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert Segment.objects.get(name="Every card").conditions == expected
+    page.wait_for_selector(".sb[data-ready=true]")
+    assert json.loads(page.input_value("#id_conditions")) == expected
+    assert page.locator(".sb-segment").input_value() == str(reachable.pk)
+    assert page.locator(".sb-custom-type").input_value() == "boolean"

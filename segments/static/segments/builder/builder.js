@@ -60,6 +60,7 @@ const OP_LABELS = {
   not_exists: "is not set",
   between: "is between",
 };
+const AGGREGATE_LABELS = { sum: "sum", avg: "average", min: "smallest", max: "largest" };
 const COUNT_LABELS = { ">=": "at least", ">": "more than", "=": "exactly", "!=": "not exactly", "<=": "at most", "<": "fewer than" };
 const FIELD_LABELS = {
   event: "event",
@@ -241,7 +242,7 @@ function Aggregate({ node, catalog, onChange, errors }) {
   const invalid = (field) => errorsFor(errors, `aggregate.${field}`).length > 0;
   return html`<div class="sb-aggregate">
     <span>with the</span>
-    <${Select} class="sb-fn" aria-label="function" value=${aggregate.fn} options=${[["sum", "sum"], ["avg", "average"], ["min", "smallest"], ["max", "largest"]]} onChange=${(fn) => set({ fn })} />
+    <${Select} class="sb-fn" aria-label="function" value=${aggregate.fn} options=${model.AGGREGATE_FUNCTIONS.map((fn) => [fn, AGGREGATE_LABELS[fn]])} onChange=${(fn) => set({ fn })} />
     <span>of</span>
     <${Select} class="sb-agg-param" aria-label="number parameter" value=${aggregate.param} options=${numbers} onChange=${(param) => set({ param })} invalid=${invalid("param")} />
     <${Select} class="sb-agg-op" aria-label="comparison" value=${aggregate.op} options=${model.COUNT_OPS.map((op) => [op, OP_LABELS[op]])} onChange=${(op) => set({ op })} />
@@ -428,7 +429,7 @@ function Node({ ctx, node, isRoot = false }) {
 
 // The live count ------------------------------------------------------------------------------
 function Count({ preview }) {
-  const { status, count, sample } = preview;
+  const { status, count, sample, counted } = preview;
   const text = {
     idle: "Add a condition to see how many contacts match.",
     loading: "Counting…",
@@ -436,7 +437,8 @@ function Count({ preview }) {
     failed: "The count could not be computed; try again.",
     noapp: "Choose the app first.",
   }[status];
-  return html`<div id="segment-builder-count" class="sb-count-box" data-status=${status} data-count=${status === "ok" ? count : ""} aria-live="polite">
+  return html`<div id="segment-builder-count" class="sb-count-box" data-status=${status} data-count=${status === "ok" ? count : ""}
+      data-counted=${status === "ok" ? counted : ""} aria-live="polite">
     ${status === "ok"
       ? html`<span class="sb-count-value">${count.toLocaleString()}</span> contact${count === 1 ? "" : "s"} match now
           ${sample.length > 0 && html`<span class="sb-sample">e.g. ${sample.map((c) => c.label).join(", ")}</span>`}`
@@ -509,13 +511,14 @@ function Builder({ config, input, appSelect }) {
     const edit = ++edits.current;
     setPreview((previous) => ({ ...previous, status: "loading" }));
     const timer = setTimeout(async () => {
+      const counted = JSON.stringify(tree); // the tree this count is for (as in the form's input)
       const body = JSON.stringify({ app: Number(appId), conditions: tree, segment: config.segment });
       const headers = { "Content-Type": "application/json", "X-CSRFToken": csrfToken() };
       const answer = await fetchJson(config.previewUrl, { method: "POST", headers, body }).catch(() => ({ status: 0 }));
       if (edit !== edits.current) return;
       if (answer.status === 200) {
         setServerErrors({});
-        setPreview({ status: "ok", count: answer.body.count, sample: answer.body.sample });
+        setPreview({ status: "ok", count: answer.body.count, sample: answer.body.sample, counted });
       } else if (answer.status === 400 && answer.body.detail && typeof answer.body.detail === "object") {
         setServerErrors(answer.body.detail);
         setPreview({ status: "invalid", count: 0, sample: [] });

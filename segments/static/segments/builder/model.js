@@ -35,7 +35,6 @@ export const CONTACT_FIELDS = {
   created_at: "date",
   last_seen: "date",
 };
-export const CONDITION_TYPES = ["event", "first_event", "last_event", "streak", "contact", "device", "segment"];
 const GROUPS = ["and", "or"];
 const VALUELESS_OPS = ["exists", "not_exists"];
 const LIST_OPS = ["in", "not_in"];
