@@ -94,7 +94,7 @@ def test_a_marketer_builds_saves_and_reopens_a_segment(
     contact = nested.locator(".sb-condition[data-node-type=contact]")
     # An empty value is caught before any preview, and shown on its card.
     assert contact.locator(".sb-errors").inner_text() == "value: enter a value"
-    assert page.locator("#segment-builder-count").get_attribute("data-status") == "invalid"
+    page.wait_for_selector("#segment-builder-count[data-status=invalid]")
     assert event.locator(".sb-errors").count() == 0
     contact.locator(".sb-value").fill("DE")
     wait_for_count(page, 2)  # ann (web device) and bob (DE)
@@ -226,19 +226,26 @@ def test_every_card_and_period_builds_a_tree_the_server_accepts(page, live_serve
     add_condition(root, "event")
     event = root.locator(".sb-condition[data-node-type=event]")
     periods = ["today", "yesterday", "this_week", "last_week", "this_month", "last_month"]
+    between = {"type": "between", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}
     for period in [*periods, "last", "older_than", "between", "lifetime"]:
         event.locator(".sb-period-type").select_option(period)
         if period == "between":
             dates = event.locator(".sb-period input[type=datetime-local]")
             dates.nth(0).fill("2026-01-01T00:00")
             dates.nth(1).fill("2026-02-01T00:00")
-            tree = json.loads(page.input_value("#id_conditions"))
-            assert tree["conditions"][0]["period"] == {
-                "type": "between",
-                "from": "2026-01-01T00:00:00Z",
-                "to": "2026-02-01T00:00:00Z",
-            }
+        # The form's input follows the card, then the count follows the input.
+        wanted = between if period == "between" else {"type": period}
+        page.wait_for_function(
+            """(wanted) => {
+                const tree = JSON.parse(document.getElementById("id_conditions").value);
+                const period = tree.conditions[0].period || {};
+                return Object.keys(wanted).every((key) => period[key] === wanted[key]);
+            }""",
+            arg=wanted,
+        )
         wait_for_the_count_of_the_tree_shown(page)
+    tree = json.loads(page.input_value("#id_conditions"))
+    assert tree["conditions"][0]["period"] == {"type": "lifetime"}
 
     event.locator(".sb-add-filter").click()
     event.locator(".sb-filter .sb-value").fill("40")
