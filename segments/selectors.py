@@ -7,28 +7,32 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, QuerySet, Window
+from django.db.models import BooleanField, Count, F, Q, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from contacts.models import App, Contact
+from events.models import EventType
 from segments.conditions.compiled import segment_contacts
 from segments.conditions.evaluation import full_evaluation
 from segments.conditions.validation import conditions_validate
 from segments.models import Segment, SegmentChange, SegmentMembership
 
 
-def segment_preview(*, app: App, conditions, sample_size: int = 10) -> tuple[int, list[Contact]]:
+def segment_preview(
+    *, app: App, conditions, sample_size: int = 10, segment_id: int | None = None
+) -> tuple[int, list[Contact]]:
     """How many contacts match `conditions` now, and the `sample_size` seen last (nothing is
-    saved).
+    saved). `segment_id` is the segment being edited, if any: a tree that would include it is
+    refused as its save would be.
 
     One evaluation of the tree, not a count and then a sample: the matches with a window count
     of them all, in a subquery, and the latest seen of them. As one flat query, the planner
     would rather sort every contact by last seen first and probe each against the tree (4x
     slower on the bench for a churn-risk tree), so the subquery keeps the order by outside.
     Each returned row carries the total: no row means no match."""
-    conditions_validate(app=app, conditions=conditions)
+    conditions_validate(app=app, conditions=conditions, segment_id=segment_id)
     latest, params = segment_preview_sql(app=app, conditions=conditions, limit=max(sample_size, 1))
     with full_evaluation(), connection.cursor() as cursor:
         cursor.execute(latest, params)
@@ -115,13 +119,51 @@ def app_segment_tags(*, apps: Iterable[App]) -> list[str]:
     return sorted({tag for tags in lists for tag in tags or [] if isinstance(tag, str)})
 
 
-def segment_member_list(*, segment: Segment) -> QuerySet[SegmentMembership]:
-    """The segment's members, latest entries first, with their contacts."""
-    return (
-        SegmentMembership.objects.filter(segment=segment)
-        .select_related("contact")
-        .order_by("-entered_at", "-contact_id")
+def segment_member_list(*, segment: Segment, search: str = "") -> QuerySet[SegmentMembership]:
+    """The segment's members, latest entries first, with their contacts; `search` keeps those
+    whose external id or email starts with it (emails are stored lower-case)."""
+    members = SegmentMembership.objects.filter(segment=segment)
+    if search := search.strip():
+        members = members.filter(
+            Q(contact__external_id__startswith=search)
+            | Q(contact__email__startswith=search.lower())
+        )
+    return members.select_related("contact").order_by("-entered_at", "-contact_id")
+
+
+def segment_builder_catalog(*, app: App, segment_id: int | None = None) -> dict:
+    """What the segment builder offers for `app`: the events enabled for segmentation with their
+    attributes and types, and the app's other segments (not `segment_id`, the one being edited)."""
+    event_types = (
+        EventType.objects.filter(app=app, segmentation_enabled=True)
+        .prefetch_related("attributes")
+        .order_by("name")
     )
+    events = [
+        {
+            "name": event_type.name,
+            "attributes": [
+                {"name": attribute.name, "type": attribute.type}
+                for attribute in event_type.attributes.all()
+            ],
+        }
+        for event_type in event_types
+    ]
+    segments = Segment.objects.filter(app=app).exclude(pk=segment_id).order_by("name", "pk")
+    return {"events": events, "segments": list(segments.values("id", "name"))}
+
+
+def contact_find(*, app: App, identifier: str) -> Contact | None:
+    """The app's contact an identifier names: an external id, an email (any case), an anonymous
+    id, or "#<id>" (a contact without identifiers, as the pages show it)."""
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    contacts = Contact.objects.filter(app=app)
+    if identifier.startswith("#") and identifier[1:].isdigit():
+        return contacts.filter(pk=int(identifier[1:])).first()
+    named = Q(external_id=identifier) | Q(email=identifier.lower()) | Q(anonymous_id=identifier)
+    return contacts.filter(named).order_by("pk").first()
 
 
 def contact_segment_list(*, contact: Contact) -> QuerySet[SegmentMembership]:

@@ -1,5 +1,6 @@
-"""The admin for segments: list, tag filter and search, the JSON conditions editor saving through
-the services, the members list, "Refresh now", and deletion."""
+"""The admin for segments: list, tag filter and search, the conditions form (the builder posts the
+tree as JSON in one field) saving through the services, the members list, "Refresh now", and
+deletion."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from contacts.models import Contact
 from events.models import EventType
 from events.services.event_types import event_type_set_segmentation
 from events.services.ingest import events_ingest
+from segments.admin.forms import CONDITIONS_INVALID
 from segments.models import Segment, SegmentMembership
 from segments.services import segment_create, segment_refresh
 
@@ -70,7 +72,8 @@ def test_the_segment_list_shows_names_tags_member_counts_and_computation_times(
     assert listed(response) == ["Buyers"]
     page = response.content.decode()
     assert "sales, vip" in page
-    assert '<td class="field-member_count">2</td>' in page
+    page_url = f"/admin/segments/segment/{buyers.pk}/page/"
+    assert f'<td class="field-size"><a href="{page_url}" title="Segment page">2</a></td>' in page
     assert '<td class="field-last_computed_at nowrap">-</td>' not in page
 
 
@@ -113,30 +116,47 @@ def test_an_invalid_tree_is_shown_on_the_form_with_its_json_paths(staff_client, 
     data = form_data(shop, conditions=conditions)
     response = staff_client.post("/admin/segments/segment/add/", data)
     assert response.status_code == 200
-    errors = response.context["adminform"].form.errors["conditions"]
-    assert errors == ["conditions.conditions[1].event: unknown event 'login'"]
+    form = response.context["adminform"].form
+    assert form.errors["conditions"] == [CONDITIONS_INVALID]
+    # The builder shows each error on the card its path names: the paths reach the page.
+    expected = {"conditions.conditions[1].event": ["unknown event 'login'"]}
+    assert form.condition_errors == expected
+    assert response.context["builder_config"]["errors"] == expected
+    assert '"conditions.conditions[1].event": ["unknown event \u0027login\u0027"]' in (
+        response.content.decode()
+    )
     assert not Segment.objects.exists()
-    assert "conditions.conditions[1].event" in response.content.decode()
 
 
-def test_text_that_is_not_json_is_shown_again_with_an_error(staff_client, shop):
+def test_text_that_is_not_json_is_refused_with_an_error(staff_client, shop):
     data = {**form_data(shop), "conditions": '{"type": "event",'}
     response = staff_client.post("/admin/segments/segment/add/", data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["conditions"] == ["Enter a valid JSON."]
-    assert "{&quot;type&quot;: &quot;event&quot;,</textarea>" in response.content.decode()
+    assert 'value="{&quot;type&quot;: &quot;event&quot;,"' in response.content.decode()
     assert not Segment.objects.exists()
 
 
-def test_the_change_page_shows_pretty_conditions_and_links_to_the_members(staff_client, buyers):
+def test_the_change_page_holds_the_tree_for_the_builder_and_links_to_the_segment_page(
+    staff_client, buyers
+):
     response = staff_client.get(f"/admin/segments/segment/{buyers.pk}/change/")
     assert response.status_code == 200
     page = response.content.decode()
+    tree = "{&quot;type&quot;: &quot;event&quot;, &quot;event&quot;: &quot;purchase&quot;}"
     assert (
-        "{\n  &quot;type&quot;: &quot;event&quot;,\n  &quot;event&quot;: &quot;purchase&quot;\n}"
+        f'<input type="hidden" name="conditions" value="{tree}" required id="id_conditions">'
         in page
     )
-    assert f'href="/admin/segments/segmentmembership/?segment={buyers.pk}"' in page
+    assert '<div id="segment-builder" class="segment-builder">' in page
+    assert response.context["builder_config"] == {
+        "catalogUrl": "/admin/segments/segment/builder/catalog/",
+        "previewUrl": "/admin/segments/segment/builder/preview/",
+        "app": buyers.app_id,
+        "segment": buyers.pk,
+        "errors": {},
+    }
+    assert f'href="/admin/segments/segment/{buyers.pk}/page/"' in page
     assert "2 member(s)" in page
     assert 'value="sales, vip"' in page
 
@@ -159,9 +179,9 @@ def test_a_segment_cannot_be_made_to_include_itself(staff_client, shop, buyers):
     data = form_data(shop, name="Buyers", conditions={"type": "segment", "segment": wrapper.pk})
     response = staff_client.post(f"/admin/segments/segment/{buyers.pk}/change/", data)
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["conditions"] == [
-        "conditions: a segment cannot include itself, even indirectly"
-    ]
+    assert response.context["adminform"].form.condition_errors == {
+        "conditions": ["a segment cannot include itself, even indirectly"]
+    }
     buyers.refresh_from_db()
     assert buyers.conditions == BUYERS
 

@@ -1,21 +1,24 @@
-"""The admin for segments: their conditions (edited as JSON and saved through the same services
-as the API), a "Refresh now" action, and each segment's members."""
+"""The admin for segments: their conditions (edited with the visual builder and saved through the
+same services as the API), the segment page, a "Refresh now" action, and each segment's members.
+
+The builder's JSON views are in builder_views.py, the segment page in page.py."""
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.forms.fields import InvalidJSONInput
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from contacts.access import current_app
 from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
 from events.admin import ReadOnlyAdmin
-from segments.conditions.validation import conditions_validate
+from segments.admin.builder_views import catalog_view, preview_view
+from segments.admin.forms import SegmentForm
+from segments.admin.page import segment_page_view
 from segments.models import Segment, SegmentChange, SegmentMembership
 from segments.selectors import app_segment_tags, segments_tagged
 from segments.services import (
@@ -51,57 +54,11 @@ class TagFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ConditionsField(forms.JSONField):
-    """The condition tree as indented JSON in a text area."""
-
-    def __init__(self, **kwargs):
-        textarea = forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family:monospace"})
-        super().__init__(widget=textarea, **kwargs)
-
-    def prepare_value(self, value):
-        if isinstance(value, InvalidJSONInput):
-            return value  # what was typed, shown again with its error
-        return json.dumps(value, ensure_ascii=False, indent=2)
-
-
-class SegmentForm(forms.ModelForm):
-    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. “retention, vip”")
-    conditions = ConditionsField(help_text="The condition tree (see docs/segments.md)")
-
-    class Meta:
-        model = Segment
-        fields = ["app", "name", "purpose", "tags", "conditions"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["tags"] = ", ".join(self.instance.tags or [])
-
-    def clean_tags(self) -> list[str]:
-        tags = (tag.strip() for tag in self.cleaned_data["tags"].split(","))
-        return list(dict.fromkeys(tag for tag in tags if tag))
-
-    def clean(self):
-        """Check the tree here, so that its errors show on the form with what was typed; the
-        service checks again when saving (a referenced segment may change meanwhile)."""
-        data = super().clean()
-        app = data.get("app") if "app" in self.fields else self.instance.app
-        if app is not None and "conditions" in data:
-            try:
-                conditions_validate(
-                    app=app, conditions=data["conditions"], segment_id=self.instance.pk
-                )
-            except ValidationError as exc:
-                for path, reasons in exc.message_dict.items():
-                    for reason in reasons:
-                        self.add_error("conditions", f"{path}: {reason}")
-        return data
-
-
 @admin.register(Segment)
 class SegmentAdmin(BeaconModelAdmin):
     form = SegmentForm
-    list_display = ["name", "tag_list", "member_count", "last_computed_at", "app"]
+    change_form_template = "admin/segments/segment/change_form.html"
+    list_display = ["name", "tag_list", "size", "last_computed_at", "app"]
     list_filter = [AppFilter, TagFilter]
     list_select_related = ["app"]
     search_fields = ["name"]
@@ -121,17 +78,52 @@ class SegmentAdmin(BeaconModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "app"] if obj is not None else self.readonly_fields
 
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(partial(function, self))
+
+        return [
+            path("builder/catalog/", view(catalog_view), name="segments_segment_builder_catalog"),
+            path("builder/preview/", view(preview_view), name="segments_segment_builder_preview"),
+            path("<path:object_id>/page/", view(segment_page_view), name="segments_segment_page"),
+            *super().get_urls(),
+        ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """On "add", the builder needs an app: the chosen one, else the user's only one."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "app" and current_app(request) is None:
+            apps = list(field.queryset[:2])
+            field.initial = apps[0] if len(apps) == 1 else None
+        return field
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The builder's settings: its JSON views, the app (None on "add": the form's app field
+        says), the segment being edited and the errors of the last save by JSON path."""
+        context["builder_config"] = {
+            "catalogUrl": reverse("admin:segments_segment_builder_catalog"),
+            "previewUrl": reverse("admin:segments_segment_builder_preview"),
+            "app": obj.app_id if obj is not None else None,
+            "segment": obj.pk if obj is not None else None,
+            "errors": context["adminform"].form.condition_errors,
+        }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="members", ordering="member_count")
+    def size(self, segment: Segment) -> str:
+        url = reverse("admin:segments_segment_page", args=[segment.pk])
+        return format_html('<a href="{}" title="Segment page">{}</a>', url, segment.member_count)
+
     @admin.display(description="tags")
     def tag_list(self, segment: Segment) -> str:
         return ", ".join(segment.tags or [])
 
     @admin.display(description="members")
     def members(self, segment: Segment) -> str:
-        url = reverse("admin:segments_segmentmembership_changelist")
+        url = reverse("admin:segments_segment_page", args=[segment.pk])
         return format_html(
-            '<a href="{}?segment={}">{} member(s): view them</a>',
+            '<a href="{}">{} member(s): see them on the segment page</a>',
             url,
-            segment.pk,
             segment.member_count,
         )
 
