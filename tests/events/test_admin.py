@@ -87,8 +87,8 @@ def test_enabling_for_segmentation_stops_at_the_cap_and_names_the_refused_types(
     assert sorted(enabled.values_list("name", flat=True)) == ["cart_viewed", "logged_in"]
     assert all(t.segmentation_enabled_at for t in enabled)
     assert page_messages(response) == [
-        "purchase_completed: at most 2 event types may be enabled for segmentation; "
-        "2 already are: disable one first",
+        "purchase_completed was not enabled: at most 2 event types may be enabled for "
+        "segmentation; 2 already are: disable one first.",
         "Enabled 2 event type(s) for segmentation.",
     ]
 
