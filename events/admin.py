@@ -63,6 +63,12 @@ class EventAttributeInlineForm(forms.ModelForm):
         data = super().clean()
         if {"name", "type"} <= set(data):
             event_attribute_validate(name=data["name"], type_=data["type"])
+            event_type = self.instance.event_type if self.instance.event_type_id else None
+            new_row = self.instance.pk is None
+            if new_row and event_type and event_type.attributes.filter(name=data["name"]).exists():
+                raise ValidationError(
+                    {"name": f"{data['name']} is already listed: correct its type in its row"}
+                )
         return data
 
 
