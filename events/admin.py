@@ -91,6 +91,19 @@ class EventAttributeInline(admin.TabularInline):
         return "declared by an admin" if attribute.declared else "discovered from the events"
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("system", "System (catalog, built-in)"), ("custom", "Custom (sent by apps)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("system", "custom"):
+            return queryset.filter(is_system=self.value() == "system")
+        return queryset
+
+
 class EventTypeForm(forms.ModelForm):
     class Meta:
         model = EventType
@@ -109,12 +122,11 @@ class EventTypeAdmin(BeaconModelAdmin):
         "category",
         "kind",
         "segmentation_enabled",
-        "segmentation_enabled_at",
         "last_seen_at",
         "event_count",
         "app",
     ]
-    list_filter = [AppFilter, "category", "is_system", "segmentation_enabled"]
+    list_filter = [AppFilter, "segmentation_enabled", KindFilter, "category"]
     list_select_related = ["app"]
     search_fields = ["name"]
     actions = ["enable_segmentation", "disable_segmentation"]
@@ -161,16 +173,18 @@ class EventTypeAdmin(BeaconModelAdmin):
         return super().get_queryset(request).annotate(event_count=event_count)
 
     def get_list_display(self, request):
-        if not self.has_change_permission(request):
-            return self.list_display
-        # Admins get a button per row in place of the yes/no icon.
-        return [
-            "segmentation" if name == "segmentation_enabled" else name for name in self.list_display
-        ]
+        shown = list(self.list_display)
+        if self._listed_apps(request).count() == 1:
+            shown.remove("app")  # room for the rest: the header names the app
+        if self.has_change_permission(request):
+            # Admins get a button per row in place of the yes/no icon.
+            shown[shown.index("segmentation_enabled")] = "segmentation"
+        return shown
 
     def changelist_view(self, request, extra_context=None):
         usage = segmentation_usage_per_app(apps=self._listed_apps(request))
         context = {
+            "title": "Event types",
             "segmentation_usage": usage,
             "segmentation_limit": settings.SEGMENTATION_MAX_EVENTS,
             "may_change_segmentation": self.has_change_permission(request),
@@ -296,17 +310,18 @@ class EventTypeAdmin(BeaconModelAdmin):
             self.message_user(request, _refusal(event_type, exc), messages.ERROR)
             return
         usage = event_type_segmentation_usage(app=event_type.app)
-        state = "enabled for" if enabled else "no longer enabled for"
+        # Messages start with a word: the admin capitalises the first letter, not a name's.
+        verb = "Enabled" if enabled else "Disabled"
         self.message_user(
             request,
-            f"{event_type.name} is {state} segmentation: {usage['segmentation_enabled_count']} / "
+            f"{verb} {event_type.name} for segmentation: {usage['segmentation_enabled_count']} / "
             f"{usage['segmentation_limit']} in {event_type.app.name}.",
             messages.SUCCESS,
         )
 
 
 def _refusal(event_type: EventType, exc: ValidationError) -> str:
-    return f"{event_type.name} was not enabled: {error_text(exc)}."
+    return f"Could not enable {event_type.name}: {error_text(exc)}."
 
 
 @admin.register(EventAttribute)

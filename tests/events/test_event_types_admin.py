@@ -65,7 +65,7 @@ def test_an_admin_enables_an_event_type_from_its_row_and_comes_back_to_the_list(
     response = admin.post(toggle_url(event_type), {"enabled": "1", "next": back}, follow=True)
     assert response.redirect_chain == [(back, 302)]
     assert page_messages(response) == [
-        "purchase_completed is enabled for segmentation: 1 / 50 in Shop."
+        "Enabled purchase_completed for segmentation: 1 / 50 in Shop."
     ]
     assert counters(response) == {"Shop": (1, 50)}
     event_type.refresh_from_db()
@@ -78,9 +78,7 @@ def test_an_admin_disables_an_event_type_from_its_row(admin, app):
     enable(event_type)
     response = admin.post(toggle_url(event_type), {"enabled": "0"}, follow=True)
     assert response.redirect_chain == [(LIST, 302)]
-    assert page_messages(response) == [
-        "logged_in is no longer enabled for segmentation: 0 / 50 in Shop."
-    ]
+    assert page_messages(response) == ["Disabled logged_in for segmentation: 0 / 50 in Shop."]
     event_type.refresh_from_db()
     assert not event_type.segmentation_enabled and event_type.segmentation_enabled_at is None
 
@@ -94,7 +92,7 @@ def test_enabling_past_the_limit_is_refused_with_the_limit_and_what_to_do(admin,
     event_type = named(app, "purchase_completed")
     response = admin.post(toggle_url(event_type), {"enabled": "1"}, follow=True)
     assert page_messages(response) == [
-        "purchase_completed was not enabled: at most 2 event types may be enabled for "
+        "Could not enable purchase_completed: at most 2 event types may be enabled for "
         "segmentation; 2 already are: disable one first."
     ]
     assert not named(app, "purchase_completed").segmentation_enabled
