@@ -568,7 +568,7 @@ class IdentifierRuleAdmin(BeaconModelAdmin):
 
     form = IdentifierRuleForm
     change_list_template = "admin/contacts/identifierrule/change_list.html"
-    list_display = ["param", "field", "custom_field", "priority", "app"]
+    list_display = ["event_parameter", "contact_field", "priority", "app"]
     list_filter = [AppFilter, "field"]
     list_select_related = ["app"]
     search_fields = ["param", "custom_field"]
@@ -580,8 +580,17 @@ class IdentifierRuleAdmin(BeaconModelAdmin):
         return super().get_queryset(request).filter(is_default=False)
 
     def changelist_view(self, request, extra_context=None):
-        context = {"identity_steps": identity_default_steps(), **(extra_context or {})}
-        return super().changelist_view(request, context)
+        context = {"title": "Mapping rules", "identity_steps": identity_default_steps()}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description="event parameter", ordering="param")
+    def event_parameter(self, rule: IdentifierRule) -> str:
+        return rule.param
+
+    @admin.display(description="contact field", ordering="field")
+    def contact_field(self, rule: IdentifierRule) -> str:
+        label = rule.get_field_display()
+        return f"{label} “{rule.custom_field}”" if rule.custom_field else label
 
     def get_readonly_fields(self, request, obj=None):
         return ["app"] if obj is not None else []
