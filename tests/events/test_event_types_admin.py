@@ -220,3 +220,17 @@ def test_another_apps_attribute_cannot_be_opened_or_retyped(role_client, app, ot
     assert EventAttribute.objects.get(pk=theirs.pk).type == "number"
     listing = client.get("/admin/events/eventattribute/").text
     assert "secret" not in listing
+
+
+def test_another_apps_attribute_cannot_be_retyped_through_an_own_event_types_page(
+    admin, app, other_app
+):
+    theirs = EventAttribute.objects.create(
+        event_type=named(other_app, "purchase_completed"), name="secret", type="number"
+    )
+    mine = named(app, "purchase_completed")
+    data = attribute_form(mine, [{"id": str(theirs.pk), "type": "string"}], initial=1)
+    response = admin.post(f"{LIST}{mine.pk}/change/", data)
+    assert response.status_code == 200  # the form again, with the error
+    assert EventAttribute.objects.get(pk=theirs.pk).type == "number"
+    assert not mine.attributes.exists()
