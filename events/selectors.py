@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -52,21 +51,9 @@ def event_type_segmentation_usage(*, app: App) -> dict[str, int]:
     }
 
 
-@dataclass(frozen=True)
-class SegmentationUsage:
-    """An app's event types enabled for segmentation, against the cap."""
-
-    app: App
-    enabled: int
-    limit: int
-
-    @property
-    def at_limit(self) -> bool:
-        return self.enabled >= self.limit
-
-
-def segmentation_usage_per_app(*, apps: QuerySet[App]) -> list[SegmentationUsage]:
-    """`event_type_segmentation_usage` for several apps in one query, by app name."""
+def segmentation_usage_per_app(*, apps: QuerySet[App]) -> list[dict]:
+    """For each app, by name: how many of its event types are enabled for segmentation, the cap,
+    and whether it is reached; one query for all the apps."""
     enabled = dict(
         EventType.objects.filter(app__in=apps, segmentation_enabled=True)
         .values("app")
@@ -75,7 +62,11 @@ def segmentation_usage_per_app(*, apps: QuerySet[App]) -> list[SegmentationUsage
         .order_by()
     )
     limit = settings.SEGMENTATION_MAX_EVENTS
-    return [SegmentationUsage(app, enabled.get(app.pk, 0), limit) for app in apps.order_by("name")]
+    usage = []
+    for app in apps.order_by("name"):
+        count = enabled.get(app.pk, 0)
+        usage.append({"app": app, "enabled": count, "limit": limit, "at_limit": count >= limit})
+    return usage
 
 
 def events_per_hour(

@@ -29,7 +29,8 @@ def named(app, name: str) -> EventType:
 
 
 def counters(response) -> dict[str, tuple[int, int]]:
-    return {u.app.name: (u.enabled, u.limit) for u in response.context["segmentation_usage"]}
+    usage = response.context["segmentation_usage"]
+    return {u["app"].name: (u["enabled"], u["limit"]) for u in usage}
 
 
 def page_messages(response) -> list[str]:
