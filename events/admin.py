@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -122,7 +124,7 @@ class EventTypeAdmin(BeaconModelAdmin):
         "category",
         "kind",
         "segmentation_enabled",
-        "last_seen_at",
+        "last_seen",
         "event_count",
         "app",
     ]
@@ -205,6 +207,18 @@ class EventTypeAdmin(BeaconModelAdmin):
     @admin.display(description="events", ordering="event_count")
     def event_count(self, event_type: EventType) -> int:
         return event_type.event_count
+
+    @admin.display(description="last seen", ordering="last_seen_at")
+    def last_seen(self, event_type: EventType) -> str:
+        if event_type.last_seen_at is None:
+            return self.get_empty_value_display()
+        moment = timezone.localtime(event_type.last_seen_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            moment.isoformat(),
+            date_format(moment, "DATETIME_FORMAT"),
+            naturaltime(moment),
+        )
 
     @admin.display(description="segmentation", ordering="segmentation_enabled")
     def segmentation(self, event_type: EventType) -> str:
