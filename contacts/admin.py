@@ -11,7 +11,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -23,6 +23,7 @@ from django.utils.functional import cached_property
 
 from contacts.access import current_app, scoped_apps, visible_apps
 from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
+from contacts.selectors import identity_default_steps
 from contacts.services.apps import (
     api_key_create,
     api_key_revoke,
@@ -109,7 +110,17 @@ class BeaconModelAdmin(admin.ModelAdmin):
         if db_field.related_model is App:
             kwargs["queryset"] = scoped_apps(request)
             kwargs.setdefault("initial", current_app(request))
+        elif isinstance(
+            related := self.admin_site._registry.get(db_field.related_model), BeaconModelAdmin
+        ):
+            # Only rows the user may see: a guessed id of another app's row is refused.
+            kwargs["queryset"] = related.get_queryset(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        for admin_form in [context["adminform"], *context.get("inline_admin_formsets", [])]:
+            _unlink_unviewable(admin_form, request, self.admin_site)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -117,6 +128,53 @@ class BeaconModelAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+def _unlink_unviewable(admin_form, request, site: admin.AdminSite) -> None:
+    """Show a read-only foreign key as plain text when the user may not view its target: Django
+    links it to the target's page whatever the permissions (a marketer would get a 403 from a
+    campaign's "App"). The field becomes a callable of the same label, in the fieldsets too."""
+    formset = getattr(admin_form, "formset", None)  # an inline's
+    model = formset.model if formset is not None else admin_form.form._meta.model
+    plain = {}
+    for name in admin_form.readonly_fields:
+        field = _foreign_key(model, name)
+        target_admin = field and site._registry.get(field.related_model)
+        if target_admin is not None and not target_admin.has_view_permission(request):
+            plain[name] = _as_text(field)
+    if not plain:
+        return
+    admin_form.readonly_fields = [plain.get(name, name) for name in admin_form.readonly_fields]
+    admin_form.fieldsets = [
+        (title, {**options, "fields": _swap(options["fields"], plain)})
+        for title, options in admin_form.fieldsets
+    ]
+
+
+def _foreign_key(model, name):
+    if not isinstance(name, str):
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if field.many_to_one or field.one_to_one else None
+
+
+def _as_text(field):
+    def text(obj) -> str:
+        return str(getattr(obj, field.name) or "-")
+
+    text.__name__ = field.name  # the row keeps its field-<name> CSS class
+    text.short_description = field.verbose_name
+    return text
+
+
+def _swap(fields, plain: dict):
+    return [
+        _swap(field, plain) if isinstance(field, list | tuple) else plain.get(field, field)
+        for field in fields
+    ]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -503,16 +561,39 @@ class IdentifierRuleForm(forms.ModelForm):
 
 @admin.register(IdentifierRule)
 class IdentifierRuleAdmin(BeaconModelAdmin):
-    """Rules "event parameter P identifies the contact by field F", tried by priority."""
+    """The mapping rules page: the built-in identity order with the default rules, read-only, at
+    the top; below, the app's custom rules "event parameter P identifies the contact by field
+    F", tried by priority among the defaults. The default rows every app gets are not listed
+    here, nor editable: the table shows them."""
 
     form = IdentifierRuleForm
-    list_display = ["param", "field", "custom_field", "priority", "is_default", "app"]
-    list_filter = [AppFilter, "field", "is_default"]
+    change_list_template = "admin/contacts/identifierrule/change_list.html"
+    list_display = ["event_parameter", "contact_field", "priority", "app"]
+    list_filter = [AppFilter, "field"]
     list_select_related = ["app"]
     search_fields = ["param", "custom_field"]
 
+    class Media:
+        css = {"all": ["contacts/identifier-rules.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(is_default=False)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"title": "Mapping rules", "identity_steps": identity_default_steps()}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description="event parameter", ordering="param")
+    def event_parameter(self, rule: IdentifierRule) -> str:
+        return rule.param
+
+    @admin.display(description="contact field", ordering="field")
+    def contact_field(self, rule: IdentifierRule) -> str:
+        label = rule.get_field_display()
+        return f"{label} “{rule.custom_field}”" if rule.custom_field else label
+
     def get_readonly_fields(self, request, obj=None):
-        return ["app", "is_default"] if obj is not None else []
+        return ["app"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
         data = {

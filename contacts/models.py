@@ -157,6 +157,7 @@ class IdentifierRule(models.Model):
 
     class Meta:
         ordering = ["priority", "id"]
+        verbose_name = "mapping rule"  # what the web UI calls it
         constraints = [
             models.UniqueConstraint(Lower("param"), "app", name="identifier_rule_unique_param"),
         ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from contacts.models import ApiKey, App, Contact, Device
-from contacts.services.apps import hash_api_key
+from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
+from contacts.services.apps import DEFAULT_IDENTIFIER_RULES, hash_api_key
 
 
 def api_key_lookup(*, raw_key: str) -> ApiKey | None:
@@ -47,3 +48,49 @@ def devices_reachable_count(*, apps: QuerySet[App]) -> int:
     return Device.objects.filter(
         app__in=apps, push_permission_granted=True, invalidated_at__isnull=True
     ).count()
+
+
+@dataclass(frozen=True)
+class IdentityStep:
+    """One line of the identity order: what in an event names its contact, and how."""
+
+    step: int
+    source: str  # "event field", "parameter" or "" (the fallback)
+    names: tuple[str, ...]
+    contact_field: str
+    note: str = ""
+
+
+def identity_default_steps() -> list[IdentityStep]:
+    """The built-in order in which an event finds its contact (contacts/services/identity.py),
+    with the default parameter rules every app gets (DEFAULT_IDENTIFIER_RULES), grouped by the
+    contact field they map to. The app's custom rules take their place among the parameters."""
+    labels = dict(IdentifierRule.Field.choices)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for param, field, custom_field in DEFAULT_IDENTIFIER_RULES:
+        grouped.setdefault((field, custom_field), []).append(param)
+    parameter_notes = {
+        IdentifierRule.Field.CONTACT_ID: "an existing contact only",
+        IdentifierRule.Field.EMAIL: "compared in lower case",
+        IdentifierRule.Field.DEVICE_TOKEN: "the contact whose device has this token",
+    }
+    parameters = [
+        IdentityStep(
+            2,
+            "parameter",
+            tuple(params),
+            f"{labels[field]} “{custom_field}”" if custom_field else labels[field],
+            parameter_notes.get(field, ""),
+        )
+        for (field, custom_field), params in grouped.items()
+    ]
+    return [
+        IdentityStep(1, "event field", ("app_user_id",), labels[IdentifierRule.Field.EXTERNAL_ID]),
+        *parameters,
+        IdentityStep(2, "parameter", (), "", "your custom rules, below, by priority"),
+        IdentityStep(
+            3, "event field", ("device_token",), "Push token", "the contact whose device it is"
+        ),
+        IdentityStep(4, "event field", ("anonymous_id",), "Anonymous ID"),
+        IdentityStep(5, "", (), "", "none of these: a new anonymous contact"),
+    ]

@@ -7,14 +7,20 @@ import json
 from datetime import datetime, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from contacts.admin import (
     AppFilter,
@@ -28,8 +34,10 @@ from contacts.admin import (
 )
 from contacts.models import Contact
 from events.models import ContactEventStats, Event, EventAttribute, EventType
+from events.selectors import event_type_segmentation_usage, segmentation_usage_per_app
 from events.services.event_types import (
     event_attribute_declare,
+    event_attribute_validate,
     event_type_set_segmentation,
     event_type_update,
 )
@@ -53,6 +61,18 @@ class EventAttributeInlineForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["name"].disabled = True  # what clients send: correct the type only
 
+    def clean(self):
+        data = super().clean()
+        if {"name", "type"} <= set(data):
+            event_attribute_validate(name=data["name"], type_=data["type"])
+            event_type = self.instance.event_type if self.instance.event_type_id else None
+            new_row = self.instance.pk is None
+            if new_row and event_type and event_type.attributes.filter(name=data["name"]).exists():
+                raise ValidationError(
+                    {"name": f"{data['name']} is already listed: correct its type in its row"}
+                )
+        return data
+
 
 class EventAttributeInline(admin.TabularInline):
     """Declare an attribute, or correct a discovered one's type (saved by event_attribute_declare
@@ -60,10 +80,30 @@ class EventAttributeInline(admin.TabularInline):
 
     model = EventAttribute
     form = EventAttributeInlineForm
-    fields = ["name", "type", "declared", "created_at"]
-    readonly_fields = ["declared", "created_at"]
+    fields = ["name", "type", "source", "created_at"]
+    readonly_fields = ["source", "created_at"]
     extra = 0
     can_delete = False
+    verbose_name_plural = "attributes: declare a type, or correct one found in the events"
+
+    @admin.display(description="type from")
+    def source(self, attribute: EventAttribute) -> str:
+        if attribute.pk is None:
+            return ""
+        return "declared by an admin" if attribute.declared else "discovered from the events"
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("system", "System (catalog, built-in)"), ("custom", "Custom (sent by apps)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("system", "custom"):
+            return queryset.filter(is_system=self.value() == "system")
+        return queryset
 
 
 class EventTypeForm(forms.ModelForm):
@@ -74,18 +114,21 @@ class EventTypeForm(forms.ModelForm):
 
 @admin.register(EventType)
 class EventTypeAdmin(BeaconModelAdmin):
+    """The event catalog and the segmentation allowlist. Admins enable and disable event types
+    (a button per row, or the actions); marketers read the list and the counter."""
+
     form = EventTypeForm
+    change_list_template = "admin/events/eventtype/change_list.html"
     list_display = [
         "name",
         "category",
         "kind",
         "segmentation_enabled",
-        "segmentation_enabled_at",
-        "last_seen_at",
+        "last_seen",
         "event_count",
         "app",
     ]
-    list_filter = [AppFilter, "category", "is_system", "segmentation_enabled"]
+    list_filter = [AppFilter, "segmentation_enabled", KindFilter, "category"]
     list_select_related = ["app"]
     search_fields = ["name"]
     actions = ["enable_segmentation", "disable_segmentation"]
@@ -116,6 +159,9 @@ class EventTypeAdmin(BeaconModelAdmin):
         ),
     ]
 
+    class Media:
+        css = {"all": ["events/event-types.css"]}
+
     def get_queryset(self, request):
         # A subquery per listed row; counts survive the retention purge.
         total = (
@@ -128,6 +174,32 @@ class EventTypeAdmin(BeaconModelAdmin):
         event_count = Coalesce(Subquery(total, output_field=IntegerField()), 0)
         return super().get_queryset(request).annotate(event_count=event_count)
 
+    def get_list_display(self, request):
+        shown = list(self.list_display)
+        if self._listed_apps(request).count() == 1:
+            shown.remove("app")  # room for the rest: the header names the app
+        if self.has_change_permission(request):
+            # Admins get a button per row in place of the yes/no icon.
+            shown[shown.index("segmentation_enabled")] = "segmentation"
+        return shown
+
+    def changelist_view(self, request, extra_context=None):
+        usage = segmentation_usage_per_app(apps=self._listed_apps(request))
+        context = {
+            "title": "Event types",
+            "segmentation_usage": usage,
+            "segmentation_limit": settings.SEGMENTATION_MAX_EVENTS,
+            "may_change_segmentation": self.has_change_permission(request),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def _listed_apps(self, request):
+        """The apps whose event types the list shows: the header's choice or the app filter."""
+        apps = scoped_apps(request)
+        if (app := request.GET.get(AppFilter.parameter_name, "")).isdigit():
+            apps = apps.filter(pk=int(app))
+        return apps
+
     @admin.display(description="type", ordering="is_system")
     def kind(self, event_type: EventType) -> str:
         return "system" if event_type.is_system else "custom"
@@ -135,6 +207,57 @@ class EventTypeAdmin(BeaconModelAdmin):
     @admin.display(description="events", ordering="event_count")
     def event_count(self, event_type: EventType) -> int:
         return event_type.event_count
+
+    @admin.display(description="last seen", ordering="last_seen_at")
+    def last_seen(self, event_type: EventType) -> str:
+        if event_type.last_seen_at is None:
+            return self.get_empty_value_display()
+        moment = timezone.localtime(event_type.last_seen_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            moment.isoformat(),
+            date_format(moment, "DATETIME_FORMAT"),
+            naturaltime(moment),
+        )
+
+    @admin.display(description="segmentation", ordering="segmentation_enabled")
+    def segmentation(self, event_type: EventType) -> str:
+        """The state and a button that posts the changelist's form (CSRF token included) to
+        segmentation_view: a form of its own cannot sit inside the changelist's."""
+        enabled = event_type.segmentation_enabled
+        return format_html(
+            '<span class="segmentation-state{}">{}</span> <button type="submit" '
+            'class="button segmentation-toggle" formaction="{}" name="enabled" value="{}" '
+            'aria-label="{} {} for segmentation">{}</button>',
+            " on" if enabled else "",
+            "Enabled" if enabled else "Off",
+            reverse("admin:events_eventtype_segmentation", args=[event_type.pk]),
+            "0" if enabled else "1",
+            "Disable" if enabled else "Enable",
+            event_type.name,
+            "Disable" if enabled else "Enable",
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.segmentation_view)
+        return [
+            path("<int:object_id>/segmentation/", view, name="events_eventtype_segmentation"),
+            *super().get_urls(),
+        ]
+
+    def segmentation_view(self, request, object_id: int):
+        """Enable (`enabled=1`) or disable (`enabled=0`) one event type, then go back to the
+        list. Another app's event type is not found, whatever its id."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event_type = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, event_type):
+            raise PermissionDenied
+        self._set_one(request, event_type, enabled=request.POST.get("enabled") == "1")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            back = reverse("admin:events_eventtype_changelist")
+        return HttpResponseRedirect(back)
 
     def has_add_permission(self, request) -> bool:
         return False  # event types come from the catalog and from the events apps send
@@ -186,13 +309,33 @@ class EventTypeAdmin(BeaconModelAdmin):
             try:
                 event_type_set_segmentation(event_type=event_type, enabled=enabled)
             except ValidationError as exc:
-                self.message_user(request, f"{event_type.name}: {error_text(exc)}", messages.ERROR)
+                self.message_user(request, _refusal(event_type, exc), messages.ERROR)
             else:
                 changed += 1
         verb = "Enabled" if enabled else "Disabled"
         self.message_user(
             request, f"{verb} {changed} event type(s) for segmentation.", messages.SUCCESS
         )
+
+    def _set_one(self, request, event_type: EventType, *, enabled: bool) -> None:
+        try:
+            event_type_set_segmentation(event_type=event_type, enabled=enabled)
+        except ValidationError as exc:
+            self.message_user(request, _refusal(event_type, exc), messages.ERROR)
+            return
+        usage = event_type_segmentation_usage(app=event_type.app)
+        # Messages start with a word: the admin capitalises the first letter, not a name's.
+        verb = "Enabled" if enabled else "Disabled"
+        self.message_user(
+            request,
+            f"{verb} {event_type.name} for segmentation: {usage['segmentation_enabled_count']} / "
+            f"{usage['segmentation_limit']} in {event_type.app.name}.",
+            messages.SUCCESS,
+        )
+
+
+def _refusal(event_type: EventType, exc: ValidationError) -> str:
+    return f"Could not enable {event_type.name}: {error_text(exc)}."
 
 
 @admin.register(EventAttribute)

@@ -51,6 +51,24 @@ def event_type_segmentation_usage(*, app: App) -> dict[str, int]:
     }
 
 
+def segmentation_usage_per_app(*, apps: QuerySet[App]) -> list[dict]:
+    """For each app, by name: how many of its event types are enabled for segmentation, the cap,
+    and whether it is reached; one query for all the apps."""
+    enabled = dict(
+        EventType.objects.filter(app__in=apps, segmentation_enabled=True)
+        .values("app")
+        .annotate(n=Count("pk"))
+        .values_list("app", "n")
+        .order_by()
+    )
+    limit = settings.SEGMENTATION_MAX_EVENTS
+    usage = []
+    for app in apps.order_by("name"):
+        count = enabled.get(app.pk, 0)
+        usage.append({"app": app, "enabled": count, "limit": limit, "at_limit": count >= limit})
+    return usage
+
+
 def events_per_hour(
     *, apps: QuerySet[App], now: datetime, hours: int = 24
 ) -> tuple[list[datetime], dict[str, list[int]]]:

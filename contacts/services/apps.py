@@ -88,7 +88,9 @@ def identifier_rule_validate(
         taken = IdentifierRule.objects.filter(app=app, param__iexact=param.strip())
         if rule is not None:
             taken = taken.exclude(pk=rule.pk)
-        if taken.exists():
+        if (existing := taken.first()) is not None and existing.is_default:
+            errors["param"] = [f"{param.strip()!r} is a default identifier; choose another name"]
+        elif existing is not None:
             errors["param"] = [f"{app.name} already has a rule for {param.strip()!r}"]
     if field not in IdentifierRule.Field.values:
         errors["field"] = [f"must be one of {', '.join(IdentifierRule.Field.values)}"]

@@ -44,12 +44,17 @@ def event_type_set_segmentation(*, event_type: EventType, enabled: bool) -> Even
     return event_type
 
 
-def event_attribute_declare(*, event_type: EventType, name: str, type_: str) -> EventAttribute:
-    """Declare (or correct) an attribute's type; later values are coerced to it."""
+def event_attribute_validate(*, name: str, type_: str) -> None:
+    """Raise a ValidationError (by field) unless the declaration can be saved."""
     if type_ not in TYPES:
         raise ValidationError({"type": [f"must be one of {', '.join(TYPES)}"]})
     if not name or len(name) > 255:
         raise ValidationError({"name": ["must be 1 to 255 characters"]})
+
+
+def event_attribute_declare(*, event_type: EventType, name: str, type_: str) -> EventAttribute:
+    """Declare (or correct) an attribute's type; later values are coerced to it."""
+    event_attribute_validate(name=name, type_=type_)
     attribute, _ = EventAttribute.objects.update_or_create(
         event_type=event_type, name=name, defaults={"type": type_, "declared": True}
     )

@@ -350,15 +350,16 @@ def test_a_rule_needs_a_custom_field_exactly_when_it_targets_one(
     assert IdentifierRule.objects.count() == before
 
 
-def test_editing_a_default_rule_keeps_it_default(staff_client, app):
+def test_default_rules_are_shown_in_the_table_not_edited_as_rules(staff_client, app):
     rule = IdentifierRule.objects.get(app=app, param="Phone")
-    response = staff_client.post(
-        f"/admin/contacts/identifierrule/{rule.pk}/change/",
-        {"param": "Phone", "field": "phone", "custom_field": "", "priority": 1},
-    )
-    assert response.status_code == 302
+    url = f"/admin/contacts/identifierrule/{rule.pk}/change/"
+    response = staff_client.post(url, {"param": "Phone", "field": "email", "priority": 1})
+    assert response.status_code == 302 and response.url == "/admin/"  # no such custom rule
     rule.refresh_from_db()
-    assert (rule.priority, rule.is_default) == (1, True)
+    assert (rule.field, rule.priority, rule.is_default) == ("phone", 6, True)
+    listing = staff_client.get("/admin/contacts/identifierrule/")
+    assert listing.context["cl"].result_list.count() == 0
+    assert "<code>Phone</code>, <code>SMS</code>, <code>PhoneNumber</code>" in listing.text
 
 
 def test_staff_who_are_not_superusers_see_only_their_apps(db, app, other_app):

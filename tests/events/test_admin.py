@@ -63,7 +63,7 @@ def test_the_event_type_list_runs_the_same_queries_whatever_the_number_of_events
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("is_system__exact=0", {"my_custom_event"}),
+        ("kind=custom", {"my_custom_event"}),
         ("segmentation_enabled__exact=1", {"purchase_completed"}),
         ("category=E-Commerce&q=purchase_c", {"purchase_completed"}),
     ],
@@ -87,8 +87,8 @@ def test_enabling_for_segmentation_stops_at_the_cap_and_names_the_refused_types(
     assert sorted(enabled.values_list("name", flat=True)) == ["cart_viewed", "logged_in"]
     assert all(t.segmentation_enabled_at for t in enabled)
     assert page_messages(response) == [
-        "purchase_completed: at most 2 event types may be enabled for segmentation; "
-        "2 already are: disable one first",
+        "Could not enable purchase_completed: at most 2 event types may be enabled for "
+        "segmentation; 2 already are: disable one first.",
         "Enabled 2 event type(s) for segmentation.",
     ]
 
