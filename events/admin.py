@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -222,11 +223,15 @@ class EventAttributeAdmin(BeaconModelAdmin):
 
 # Events and statistics: big tables, so read-only, with capped counts and indexed queries -------
 class EventNameFilter(admin.SimpleListFilter):
-    title = "event type"
+    """The names of the event types that have happened (not every name of the catalog), as a
+    drop-down list: there may be a hundred."""
+
+    title = "event"
     parameter_name = "event"
+    template = "admin/events/select_filter.html"
 
     def lookups(self, request, model_admin):
-        names = EventType.objects.filter(app__in=scoped_apps(request))
+        names = EventType.objects.filter(app__in=scoped_apps(request), last_seen_at__isnull=False)
         if (app := request.GET.get("app", "")).isdigit():
             names = names.filter(app_id=int(app))
         names = names.order_by("name").values_list("name", flat=True).distinct()
@@ -340,13 +345,14 @@ class EventAdmin(ReadOnlyAdmin):
     """The Activity page: the latest events of the user's apps, filterable, each linking to its
     contact, with "Resend" (events/contact_page.py has the same on a contact's timeline)."""
 
-    list_display = ["occurred_at", "event_name", "contact_link", "params_chips", "resend"]
-    list_display_links = ["occurred_at"]
+    list_display = ["occurred", "event_name", "contact_link", "params_chips", "resend"]
+    list_display_links = ["occurred"]
     list_filter = [AppFilter, RecentFilter, EventNameFilter, ContactFilter]
     list_select_related = ["event_type", "contact"]
     # A term is looked up among the contacts first (get_search_results): no scan of events.
     search_fields = ["contact__external_id"]
     search_help_text = "A contact's id, external id, email or anonymous id"
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice would read the whole table
     date_hierarchy = "occurred_at"
     ordering = ["-occurred_at", "-id"]
     fields = [
@@ -364,6 +370,7 @@ class EventAdmin(ReadOnlyAdmin):
 
     class Media:
         css = {"all": ["events/contact-page.css"]}
+        js = ["events/select-filter.js"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -386,6 +393,10 @@ class EventAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"title": "Activity", **(extra_context or {})})
+
+    @admin.display(description="occurred at", ordering="occurred_at")
+    def occurred(self, event: Event) -> str:
+        return date_format(timezone.localtime(event.occurred_at), "Y-m-d H:i:s")
 
     @admin.display(description="event", ordering="event_type__name")
     def event_name(self, event: Event) -> str:
