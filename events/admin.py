@@ -322,16 +322,19 @@ class RecentFilter(admin.SimpleListFilter):
 
 class ContactFilter(admin.SimpleListFilter):
     """One contact's events (`?contact=<id>`, as the contact page links to them): shown, with
-    the way back to all, only while one of the user's contacts is chosen."""
+    the way back to all, only while a contact is chosen. A contact out of the user's reach is
+    "not one of yours" (and the scoped events list nothing for it)."""
 
     title = "contact"
     parameter_name = "contact"
 
     def lookups(self, request, model_admin):
         value = self.value() or ""
+        if not value:
+            return []
         contacts = Contact.objects.filter(app__in=scoped_apps(request))
         chosen = contacts.filter(pk=int(value)).first() if value.isdigit() else None
-        return [(str(chosen.pk), str(chosen))] if chosen else []
+        return [(value, str(chosen) if chosen else "not one of yours")]
 
     def queryset(self, request, queryset):
         value = self.value() or ""
