@@ -78,7 +78,7 @@ class ContactWithEventsAdmin(ContactAdmin):
         return sections
 
     def _test_event_section(self, contact: Contact, form: SendTestEventForm | None) -> dict:
-        names = EventType.objects.filter(app_id=contact.app_id, is_system=False)
+        names = EventType.objects.filter(app_id=contact.app_id).order_by("name")
         return {
             "id": "test-event",
             "template": "admin/events/contact_test_event.html",

@@ -232,6 +232,14 @@ def test_the_contact_page_shows_devices_segments_tools_and_the_timeline(marketer
     assert '<span class="param-name">n</span> 1' in page
 
 
+def test_the_event_name_field_suggests_this_apps_events_only(marketer, app, other_app):
+    ann = history(app, count=1, name="coupon_applied")
+    history(other_app, user="theirs", count=1, name="their_secret_event")
+    names = list(section(marketer.get(page_url(ann)), "test-event")["event_names"])
+    assert "coupon_applied" in names and "purchase_completed" in names  # seen and catalog
+    assert "their_secret_event" not in names and not [n for n in names if n.startswith("@")]
+
+
 def test_the_timeline_shows_25_events_a_page_with_a_link_to_older_ones(marketer, app):
     ann = history(app, count=30)
     response = marketer.get(page_url(ann))
