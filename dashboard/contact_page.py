@@ -56,7 +56,7 @@ class ContactPageAdmin(ContactWithEventsAdmin):
             "id": "test-push",
             "template": "admin/dashboard/contact_test_push.html",
             "form": form or SendTestPushForm(),
-            "action": reverse("admin:contacts_contact_test_push", args=[contact.pk]),
+            "action": reverse("admin:contacts_contact_test_push", args=[contact.pk]) + "#test-push",
             "reachable": len(devices),
         }
 

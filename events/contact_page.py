@@ -83,7 +83,9 @@ class ContactWithEventsAdmin(ContactAdmin):
             "id": "test-event",
             "template": "admin/events/contact_test_event.html",
             "form": form or SendTestEventForm(),
-            "action": reverse("admin:contacts_contact_test_event", args=[contact.pk]),
+            # The fragment brings a page shown again with errors to the form.
+            "action": reverse("admin:contacts_contact_test_event", args=[contact.pk])
+            + "#test-event",
             "event_names": names.exclude(name__startswith="@").values_list("name", flat=True),
         }
 
@@ -133,6 +135,7 @@ class ContactWithEventsAdmin(ContactAdmin):
     def contact_page_with(self, request, contact: Contact, forms: dict):
         """The contact page again, around a submitted form with its errors: the request read as
         a GET, so that the contact's own form is shown, not saved."""
+        self.message_user(request, "Not sent: see the form below.", messages.ERROR)
         reading = copy.copy(request)
         reading.method, reading.POST = "GET", QueryDict()
         return self.change_view(reading, str(contact.pk), extra_context={"contact_forms": forms})

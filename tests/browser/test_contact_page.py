@@ -89,7 +89,7 @@ def test_a_marketer_sends_a_test_event_then_resends_it(
 
 
 def test_a_bad_param_value_is_shown_on_its_row_and_nothing_is_sent(
-    page, live_server, signed_in, app, ann
+    page, live_server, signed_in, screenshot, app, ann
 ):
     signed_in("Marketer", app)
     page.goto(f"{live_server.url}/admin/contacts/contact/{ann.pk}/change/")
@@ -104,3 +104,5 @@ def test_a_bad_param_value_is_shown_on_its_row_and_nothing_is_sent(
     assert "is not a number" in error.inner_text()
     assert form.get_by_label("Param value").nth(0).input_value() == "a lot"  # kept to correct
     assert not Event.objects.filter(event_type__name="coupon_applied").exists()
+    page.locator("#test-event").scroll_into_view_if_needed()
+    screenshot("contact-page-test-event-error")

@@ -188,6 +188,7 @@ def test_a_timeline_page_reads_one_row_more_than_it_shows_whatever_the_history(a
         ("False", ParamType.AUTO, False),
         ("hello", ParamType.AUTO, "hello"),
         ("12345678901234567890", ParamType.AUTO, "12345678901234567890"),
+        ("9" * 5000, ParamType.AUTO, "9" * 5000),
         ("02134", ParamType.TEXT, "02134"),
         ("true", ParamType.TEXT, "true"),
         (" 7 ", ParamType.NUMBER, 7),
@@ -202,7 +203,12 @@ def test_param_values_are_typed_as_chosen_or_guessed(text, type_, value):
 
 @pytest.mark.parametrize(
     ("text", "type_"),
-    [("abc", ParamType.NUMBER), ("1e999", ParamType.NUMBER), ("maybe", ParamType.BOOLEAN)],
+    [
+        ("abc", ParamType.NUMBER),
+        ("1e999", ParamType.NUMBER),
+        ("12345678901234567890", ParamType.NUMBER),
+        ("maybe", ParamType.BOOLEAN),
+    ],
 )
 def test_a_param_value_not_of_its_chosen_type_is_refused(text, type_):
     with pytest.raises(ValidationError):
@@ -304,6 +310,7 @@ def test_a_value_refused_by_the_declared_attribute_type_is_shown_on_its_row(mark
     }
     response = marketer.post(page_url(ann, "test-event/"), data)
     assert response.status_code == 200
+    assert messages_of(response) == ["Not sent: see the form below."]
     rows = section(response, "test-event")["form"].params.forms
     assert rows[0].errors == {} and list(rows[1].errors) == ["value"]
     assert not Event.objects.filter(contact=ann, event_type=event_type).exists()
