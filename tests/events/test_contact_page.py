@@ -400,6 +400,8 @@ def test_staff_who_may_only_view_contacts_see_no_tools_and_cannot_act(app):
     assert page.status_code == 200
     assert 'id="test-event"' not in page.content.decode()
     assert "Resend" not in page.content.decode()
+    activity = client.get("/admin/events/event/")
+    assert activity.status_code == 200 and "Resend" not in activity.content.decode()
     before = Event.objects.count()
     sent = client.post(page_url(ann, "test-event/"), {"event_name": "x", **param_rows()})
     resent = client.post(f"/admin/events/event/{newest(ann).pk}/resend/")
