@@ -382,11 +382,19 @@ class PushableFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(pushable) if self.value() == "yes" else ~Exists(pushable))
 
 
+def short_token(device: Device) -> str:
+    return device.token if len(device.token) <= 40 else f"{device.token[:40]}…"
+
+
 class DeviceInline(ReadOnlyInline):
     model = Device
     fields = ["platform", "push_permission_granted", "last_seen_at", "invalidated_at", "token"]
     readonly_fields = fields
     ordering = ["-last_seen_at"]
+
+    @admin.display(description="token")
+    def token(self, device: Device) -> str:
+        return short_token(device)
 
 
 class ContactForm(forms.ModelForm):
@@ -530,7 +538,7 @@ class DeviceAdmin(BeaconModelAdmin):
 
     @admin.display(description="token", ordering="token")
     def short_token(self, device: Device) -> str:
-        return device.token if len(device.token) <= 40 else f"{device.token[:40]}…"
+        return short_token(device)
 
     def has_add_permission(self, request) -> bool:
         return False  # devices register themselves with events

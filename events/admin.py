@@ -1,5 +1,6 @@
-"""The admin for event types (the segmentation allowlist), attributes, events and per-contact
-statistics; and the contact page's events, added here because contacts never imports events."""
+"""The admin for event types (the segmentation allowlist), attributes, events (the Activity page)
+and per-contact statistics; and the contact page's events (events/contact_page.py), added here
+because contacts never imports events."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,13 +26,13 @@ from contacts.admin import (
     AppFilter,
     BeaconModelAdmin,
     CappedCountPaginator,
-    ContactAdmin,
-    ReadOnlyInline,
     adopt,
     error_text,
     scoped_apps,
 )
 from contacts.models import Contact
+from events.contact_page import ContactWithEventsAdmin, may_act_on_contacts
+from events.display import params_html
 from events.models import ContactEventStats, Event, EventAttribute, EventType
 from events.selectors import event_type_segmentation_usage, segmentation_usage_per_app
 from events.services.event_types import (
@@ -41,13 +41,9 @@ from events.services.event_types import (
     event_type_set_segmentation,
     event_type_update,
 )
+from events.services.test_events import event_resend
 
-LATEST_EVENTS = 50
-SHORT_PARAMS = 80
-
-
-def params_text(params: dict) -> str:
-    return json.dumps(params, ensure_ascii=False, sort_keys=True)
+PARAMS_SHOWN = 4  # per row of the Activity page
 
 
 # Event types and attributes ---------------------------------------------------------------------
@@ -367,11 +363,15 @@ class EventAttributeAdmin(BeaconModelAdmin):
 
 # Events and statistics: big tables, so read-only, with capped counts and indexed queries -------
 class EventNameFilter(admin.SimpleListFilter):
-    title = "event type"
+    """The names of the event types that have happened (not every name of the catalog), as a
+    drop-down list: there may be a hundred."""
+
+    title = "event"
     parameter_name = "event"
+    template = "admin/events/select_filter.html"
 
     def lookups(self, request, model_admin):
-        names = EventType.objects.filter(app__in=scoped_apps(request))
+        names = EventType.objects.filter(app__in=scoped_apps(request), last_seen_at__isnull=False)
         if (app := request.GET.get("app", "")).isdigit():
             names = names.filter(app_id=int(app))
         names = names.order_by("name").values_list("name", flat=True).distinct()
@@ -440,13 +440,64 @@ def _period_after(start: datetime, kind: str) -> datetime:
     return datetime.combine(start.date() + timedelta(days=1), start.time(), start.tzinfo)
 
 
+class RecentFilter(admin.SimpleListFilter):
+    title = "time"
+    parameter_name = "within"
+    periods = {
+        "1h": ("Last hour", timedelta(hours=1)),
+        "24h": ("Last 24 hours", timedelta(hours=24)),
+        "7d": ("Last 7 days", timedelta(days=7)),
+        "30d": ("Last 30 days", timedelta(days=30)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.periods.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.periods:
+            since = timezone.now() - self.periods[self.value()][1]
+            return queryset.filter(occurred_at__gte=since)
+        return queryset
+
+
+class ContactFilter(admin.SimpleListFilter):
+    """One contact's events (`?contact=<id>`, as the contact page links to them): shown, with
+    the way back to all, only while a contact is chosen. A contact out of the user's reach is
+    "not one of yours" (and the scoped events list nothing for it)."""
+
+    title = "contact"
+    parameter_name = "contact"
+
+    def lookups(self, request, model_admin):
+        value = self.value() or ""
+        if not value:
+            return []
+        contacts = Contact.objects.filter(app__in=scoped_apps(request))
+        chosen = contacts.filter(pk=int(value)).first() if value.isdigit() else None
+        return [(value, str(chosen) if chosen else "not one of yours")]
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        if value:
+            return queryset.filter(contact_id=int(value)) if value.isdigit() else queryset.none()
+        return queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "event_type", "contact", "short_params"]
-    list_filter = [AppFilter, EventNameFilter]
+    """The Activity page: the latest events of the user's apps, filterable, each linking to its
+    contact, with "Resend" (events/contact_page.py has the same on a contact's timeline)."""
+
+    list_display = ["occurred", "event_name", "contact_link", "params_chips", "resend"]
+    list_display_links = ["occurred"]
+    list_filter = [AppFilter, RecentFilter, EventNameFilter, ContactFilter]
     list_select_related = ["event_type", "contact"]
+    # A term is looked up among the contacts first (get_search_results): no scan of events.
+    search_fields = ["contact__external_id"]
+    search_help_text = "A contact's id, external id, email or anonymous id"
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice would read the whole table
     date_hierarchy = "occurred_at"
-    ordering = ["-occurred_at"]
+    ordering = ["-occurred_at", "-id"]
     fields = [
         "app",
         "event_type",
@@ -460,14 +511,61 @@ class EventAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["events/contact-page.css"]}
+        js = ["events/select-filter.js"]
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return ProbedDatesQuerySet(model=Event, query=queryset.query, using=queryset.db)
 
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        same = Q(external_id=term) | Q(email=term.lower()) | Q(anonymous_id=term)
+        if term.isdigit():
+            same |= Q(pk=int(term))
+        contacts = Contact.objects.filter(same, app__in=scoped_apps(request))
+        return queryset.filter(contact__in=contacts.values("pk")), False
+
+    def get_list_display(self, request):
+        if may_act_on_contacts(request):
+            return self.list_display
+        return [column for column in self.list_display if column != "resend"]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Activity", **(extra_context or {})})
+
+    @admin.display(description="occurred at", ordering="occurred_at")
+    def occurred(self, event: Event) -> str:
+        return date_format(timezone.localtime(event.occurred_at), "Y-m-d H:i:s")
+
+    @admin.display(description="event", ordering="event_type__name")
+    def event_name(self, event: Event) -> str:
+        return event.event_type.name
+
+    @admin.display(description="contact")
+    def contact_link(self, event: Event) -> str:
+        url = reverse("admin:contacts_contact_change", args=[event.contact_id])
+        return format_html('<a href="{}">{}</a>', url, event.contact)
+
     @admin.display(description="params")
-    def short_params(self, event: Event) -> str:
-        text = params_text(event.params)
-        return text if len(text) <= SHORT_PARAMS else f"{text[:SHORT_PARAMS]}…"
+    def params_chips(self, event: Event) -> str:
+        return params_html(event.params, limit=PARAMS_SHOWN)
+
+    @admin.display(description="")
+    def resend(self, event: Event) -> str:
+        """A submit button of the changelist's form (its CSRF token and the hidden `next` of
+        event/change_list.html) aimed at the resend view."""
+        if event.event_type.name.startswith("@"):
+            return ""  # built-in events are Beacon's to record
+        url = reverse("admin:events_event_resend", args=[event.pk])
+        return format_html(
+            '<button type="submit" class="button resend-button" formaction="{}" '
+            'title="Record this event again, now">Resend</button>',
+            url,
+        )
 
     @admin.display(description="params")
     def params_json(self, event: Event) -> str:
@@ -476,6 +574,45 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="context")
     def context_json(self, event: Event) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.context, ensure_ascii=False, indent=2))
+
+    # Resend: POST only (CSRF-checked by admin_view), on an event of the user's apps ----------
+    def get_urls(self):
+        resend = self.admin_site.admin_view(self.resend_view)
+        return [
+            path("<int:event_id>/resend/", resend, name="events_event_resend"),
+            *super().get_urls(),
+        ]
+
+    def resend_view(self, request, event_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = self.get_queryset(request).filter(pk=event_id).first()
+        if event is None or not self.has_view_permission(request, event):
+            raise Http404("no such event in your apps")
+        if not may_act_on_contacts(request):
+            raise PermissionDenied
+        result = event_resend(event=event, source="ui")
+        if result.errors:
+            self.message_user(request, f"Not resent: {errors_text(result.errors)}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Resent “{event.event_type.name}” for {event.contact}: recorded again as a new "
+                "event, now, so segments and campaign triggers see it again.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._back(request, event))
+
+    def _back(self, request, event: Event) -> str:
+        """The page the button was on (`next`), else the event's contact page."""
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            return back
+        return reverse("admin:contacts_contact_change", args=[event.contact_id]) + "#timeline"
+
+
+def errors_text(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{key}: {reason}" for key, reasons in errors.items() for reason in reasons)
 
 
 @admin.register(ContactEventStats)
@@ -490,40 +627,6 @@ class ContactEventStatsAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
-# The contact page: its per-event statistics and latest events ----------------------------------
-class ContactEventStatsInline(ReadOnlyInline):
-    model = ContactEventStats
-    fields = ["event_type", "count", "first_at", "last_at"]
-    readonly_fields = fields
-    ordering = ["-last_at"]
-    verbose_name_plural = "event statistics (kept past retention)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("event_type")
-
-
-class ContactWithEventsAdmin(ContactAdmin):
-    inlines = [*ContactAdmin.inlines, ContactEventStatsInline]
-    readonly_fields = [*ContactAdmin.readonly_fields, "latest_events"]
-    fieldsets = [
-        *ContactAdmin.fieldsets,
-        (f"Latest {LATEST_EVENTS} events", {"fields": ["latest_events"]}),
-    ]
-
-    @admin.display(description="events")
-    def latest_events(self, contact: Contact) -> str:
-        # The (contact, -occurred_at) index serves this without reading the whole history.
-        events = (
-            Event.objects.filter(contact=contact)
-            .select_related("event_type")
-            .order_by("-occurred_at")[:LATEST_EVENTS]
-        )
-        rows = [(event, params_text(event.params)) for event in events]
-        all_url = reverse("admin:events_event_changelist") + f"?contact__id__exact={contact.pk}"
-        return render_to_string(
-            "admin/events/contact_latest_events.html", {"rows": rows, "all_url": all_url}
-        )
-
-
+# The contact page: events/contact_page.py ------------------------------------------------------
 admin.site.unregister(Contact)
 admin.site.register(Contact, ContactWithEventsAdmin)

@@ -268,11 +268,26 @@ def _apply_failure(row, own, outcome: SendOutcome, now, report) -> list[BuiltinE
     params = {"campaign_id": row.campaign_id, "delivery_id": row.pk, "error": error[:200]}
     recorded = [_event(row, catalog.NOTIFICATION_FAILED, params, now)]
     if outcome.kind == Outcome.GONE:
-        Device.objects.filter(pk=row.device_id, invalidated_at__isnull=True).update(
-            invalidated_at=now, push_permission_granted=False
+        key = str(row.pk)
+        recorded.append(
+            device_gone(device_id=row.device_id, contact_id=row.contact_id, now=now, key=key)
         )
-        recorded.append(_event(row, catalog.OPT_OUT, {"subtype": "invalidated"}, now))
     return recorded
+
+
+def device_gone(*, device_id: int, contact_id: int, now: datetime, key: str) -> BuiltinEvent:
+    """Invalidate a device whose subscription the push service reports gone (404/410); return
+    the @OPT_OUT event to record for its contact (`key` makes it unique: the send it follows)."""
+    Device.objects.filter(pk=device_id, invalidated_at__isnull=True).update(
+        invalidated_at=now, push_permission_granted=False
+    )
+    return BuiltinEvent(
+        contact_id=contact_id,
+        name=catalog.OPT_OUT,
+        params={"subtype": "invalidated"},
+        occurred_at=now,
+        key=f"{key}:{catalog.OPT_OUT}",
+    )
 
 
 def _event(row: Delivery, name: str, params: dict, now: datetime) -> BuiltinEvent:

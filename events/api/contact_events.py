@@ -13,11 +13,7 @@ from events.api.serializers import EventAcceptedSerializer, accepted_payload
 from events.filters import ContactEventFilter
 from events.models import Event
 from events.selectors import contact_event_list
-from events.services.ingest import events_ingest
-
-# A test event is only a name, params and a time: the contact is the one in the address, and
-# identifiers or a device token in the body must not re-route it or register a device.
-TEST_EVENT_FIELDS = ("event_name", "params", "event_time")
+from events.services.test_events import contact_event_send
 
 
 class ContactEventOutputSerializer(serializers.ModelSerializer):
@@ -62,8 +58,7 @@ class ContactEventsView(generics.ListAPIView):
         contact = contact_or_404(request, contact_id)
         if not isinstance(request.data, dict):
             return validation_error_response({"body": ["must be a JSON object"]})
-        payload = {key: request.data[key] for key in TEST_EVENT_FIELDS if key in request.data}
-        [result] = events_ingest(app=request.user.app, payloads=[payload], contact=contact)
+        result = contact_event_send(contact=contact, payload=request.data, source="api")
         if result.errors:
             return validation_error_response(result.errors)
         return Response(accepted_payload(result))

@@ -121,7 +121,8 @@ def events_ingest(
     *, app: App, payloads: list, contact: Contact | None = None, received_at: datetime | None = None
 ) -> list[IngestResult]:
     """Store the valid payloads, report the invalid ones; `contact` forces the contact (the
-    "send a test event" tool)."""
+    "send a test event" tool: its events are not the contact's own activity, so they open no
+    session (@APP_OPEN) and leave its first and last seen times)."""
     now = received_at or timezone.now()
     results = [IngestResult(index=i) for i in range(len(payloads))]
     items: dict[int, EventInput] = {}
@@ -298,7 +299,8 @@ class _Batch:
             self.stored_contacts[id(contact)] = _contact_columns(contact)
         for index, item in items.items():
             contact = self.forced_contact or self.resolver.resolve(item)
-            self._track_session(contact, item)
+            if self.forced_contact is None:  # a test event is not the contact's own activity
+                self._track_session(contact, item)
             self.rows.append(
                 _Row(
                     contact,

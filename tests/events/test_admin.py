@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -191,7 +189,7 @@ def test_the_event_list_shows_events_and_filters_by_event_name(staff_client, app
     assert response.status_code == 200
     [event] = response.context["cl"].result_list
     assert event.contact.external_id == "u1"
-    assert "&quot;currency&quot;: &quot;USD&quot;" in response.content.decode()
+    assert '<span class="param-name">currency</span> USD' in response.content.decode()
     everything = staff_client.get("/admin/events/event/")
     assert len(everything.context["cl"].result_list) == 5  # with @APP_OPEN per contact
     page = staff_client.get(f"/admin/events/event/{event.pk}/change/")
@@ -252,36 +250,6 @@ def test_the_statistics_list_is_read_only(staff_client, app):
     page = staff_client.get(f"/admin/events/contacteventstats/{stats.pk}/change/")
     assert page.status_code == 200
     assert staff_client.get("/admin/events/contacteventstats/add/").status_code == 403
-
-
-def test_the_contact_page_lists_the_latest_fifty_events_with_their_params(staff_client, app):
-    start = timezone.now() - timedelta(days=10)
-    payloads = [
-        {
-            "event_name": "product_viewed",
-            "app_user_id": "u1",
-            # a minute apart: one session, so a single @APP_OPEN (the oldest event)
-            "event_time": (start + timedelta(minutes=i)).isoformat(),
-            "params": {"product_id": f"SKU-{i:03}"},
-        }
-        for i in range(60)
-    ]
-    events_ingest(app=app, payloads=payloads)
-    contact = Contact.objects.get(external_id="u1")
-    response = staff_client.get(f"/admin/contacts/contact/{contact.pk}/change/")
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "SKU-059" in page and "SKU-010" in page  # the latest 50
-    assert "SKU-009" not in page
-    assert f"/admin/events/event/?contact__id__exact={contact.pk}" in page
-    assert "product_viewed" in page  # in the statistics inline too
-
-
-def test_the_contact_pages_events_link_lists_only_that_contacts_events(staff_client, app):
-    mine = ingest(app, app_user_id="u1")
-    ingest(app, app_user_id="u2")
-    response = staff_client.get(f"/admin/events/event/?contact__id__exact={mine.contact_id}")
-    assert {e.contact_id for e in response.context["cl"].result_list} == {mine.contact_id}
 
 
 def test_deleting_a_contact_summarises_and_removes_its_history(staff_client, app):
