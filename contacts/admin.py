@@ -22,6 +22,7 @@ from django.urls import path
 from django.utils.functional import cached_property
 
 from contacts.access import current_app, scoped_apps, visible_apps
+from contacts.forms import ContactForm
 from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
 from contacts.selectors import identity_default_steps
 from contacts.services.apps import (
@@ -397,18 +398,6 @@ class DeviceInline(ReadOnlyInline):
         return short_token(device)
 
 
-class ContactForm(forms.ModelForm):
-    class Meta:
-        model = Contact
-        fields = ["external_id", "email", "phone", "custom_fields"]
-
-    def clean_custom_fields(self):
-        value = self.cleaned_data["custom_fields"]
-        if not isinstance(value, dict):
-            raise ValidationError("must be a JSON object")
-        return value
-
-
 @admin.register(Contact)
 class ContactAdmin(BeaconModelAdmin):
     form = ContactForm
@@ -447,6 +436,10 @@ class ContactAdmin(BeaconModelAdmin):
         ("Profile", {"fields": ["custom_fields", "timezone", "language", "country", "source"]}),
         ("Activity", {"fields": ["created_at", "first_seen_at", "last_seen_at"]}),
     ]
+
+    class Media:
+        css = {"all": ["contacts/typed-rows.css"]}
+        js = ["contacts/typed-rows.js"]
 
     def get_queryset(self, request):
         devices = count_of(Device.objects.all(), "contact")

@@ -52,7 +52,6 @@ class ContactWithEventsAdmin(ContactAdmin):
 
     class Media:
         css = {"all": ["events/contact-page.css"]}
-        js = ["events/test-event-form.js"]
 
     def get_urls(self):
         send = self.admin_site.admin_view(self.send_test_event_view)

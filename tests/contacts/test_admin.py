@@ -246,7 +246,7 @@ def test_editing_a_contact_goes_through_the_contact_service(staff_client, app):
             "external_id": "u1",
             "email": "  Ana@Example.COM ",
             "phone": "",
-            "custom_fields": '{"tier": "silver"}',
+            **custom_field_rows(("tier", "text", "silver"), ("old", "number", "1", "remove")),
             **inline_management("devices", "event_stats"),
         },
     )
@@ -266,7 +266,7 @@ def test_a_taken_external_id_is_reported_not_a_server_error(staff_client, app):
             "external_id": "taken",
             "email": "",
             "phone": "",
-            "custom_fields": "{}",
+            **custom_field_rows(),
             **inline_management("devices", "event_stats"),
         },
         follow=True,
@@ -274,6 +274,20 @@ def test_a_taken_external_id_is_reported_not_a_server_error(staff_client, app):
     assert response.redirect_chain == [(url, 302)]
     assert "already used by another contact" in response.content.decode()
     assert Contact.objects.get(pk=result.contact_id).external_id == "u2"
+
+
+def custom_field_rows(*rows: tuple[str, ...], initial: int | None = None) -> dict:
+    """The contact form's custom field rows: (name, type, value) or (name, type, value, "remove");
+    by default each row stands for a stored field, in order."""
+    count = len(rows) if initial is None else initial
+    data = {"custom-TOTAL_FORMS": str(len(rows)), "custom-INITIAL_FORMS": str(count)}
+    for n, (name, type_, value, *remove) in enumerate(rows):
+        data.update(
+            {f"custom-{n}-name": name, f"custom-{n}-type": type_, f"custom-{n}-value": value}
+        )
+        if remove:
+            data[f"custom-{n}-DELETE"] = "on"
+    return data
 
 
 def inline_management(*prefixes: str) -> dict:

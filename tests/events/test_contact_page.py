@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from contacts.access import SESSION_APP
 from contacts.models import Contact
-from events.forms import ParamType, param_value
+from contacts.typed_rows import RowType, typed_value
 from events.models import Event, EventType, TriggerMark
 from events.selectors import contact_timeline_page
 from events.services.event_types import event_attribute_declare
@@ -181,38 +181,38 @@ def test_a_timeline_page_reads_one_row_more_than_it_shows_whatever_the_history(a
 @pytest.mark.parametrize(
     ("text", "type_", "value"),
     [
-        ("39", ParamType.AUTO, 39),
-        ("19.99", ParamType.AUTO, 19.99),
-        ("-2e3", ParamType.AUTO, -2000.0),
-        ("true", ParamType.AUTO, True),
-        ("False", ParamType.AUTO, False),
-        ("hello", ParamType.AUTO, "hello"),
-        ("12345678901234567890", ParamType.AUTO, "12345678901234567890"),
-        ("9" * 5000, ParamType.AUTO, "9" * 5000),
-        ("02134", ParamType.TEXT, "02134"),
-        ("true", ParamType.TEXT, "true"),
-        (" 7 ", ParamType.NUMBER, 7),
-        ("yes", ParamType.BOOLEAN, True),
-        ("0", ParamType.BOOLEAN, False),
+        ("39", RowType.AUTO, 39),
+        ("19.99", RowType.AUTO, 19.99),
+        ("-2e3", RowType.AUTO, -2000.0),
+        ("true", RowType.AUTO, True),
+        ("False", RowType.AUTO, False),
+        ("hello", RowType.AUTO, "hello"),
+        ("12345678901234567890", RowType.AUTO, "12345678901234567890"),
+        ("9" * 5000, RowType.AUTO, "9" * 5000),
+        ("02134", RowType.TEXT, "02134"),
+        ("true", RowType.TEXT, "true"),
+        (" 7 ", RowType.NUMBER, 7),
+        ("yes", RowType.BOOLEAN, True),
+        ("0", RowType.BOOLEAN, False),
     ],
 )
 def test_param_values_are_typed_as_chosen_or_guessed(text, type_, value):
-    result = param_value(text, type_)
+    result = typed_value(text, type_)
     assert result == value and type(result) is type(value)
 
 
 @pytest.mark.parametrize(
     ("text", "type_"),
     [
-        ("abc", ParamType.NUMBER),
-        ("1e999", ParamType.NUMBER),
-        ("12345678901234567890", ParamType.NUMBER),
-        ("maybe", ParamType.BOOLEAN),
+        ("abc", RowType.NUMBER),
+        ("1e999", RowType.NUMBER),
+        ("12345678901234567890", RowType.NUMBER),
+        ("maybe", RowType.BOOLEAN),
     ],
 )
 def test_a_param_value_not_of_its_chosen_type_is_refused(text, type_):
     with pytest.raises(ValidationError):
-        param_value(text, type_)
+        typed_value(text, type_)
 
 
 # The page ---------------------------------------------------------------------------------------
