@@ -166,6 +166,9 @@ class TypedRowsWidget(forms.Widget):
 
     rows: BaseTypedRowFormSet | None = None
 
+    def id_for_label(self, id_):
+        return ""  # a label for the rows as a whole, not for one of their inputs
+
     def render(self, name, value, attrs=None, renderer=None):
         return render_to_string("admin/typed_rows.html", {"rows": self.rows})
 

@@ -1,6 +1,7 @@
-"""The contact page and the Activity page in a real browser: a marketer sends a test event with
-params typed into the form, sees it on the timeline, resends it and sees it twice, then finds
-both on the Activity page; screenshots are kept in test-artifacts/."""
+"""The contact page and the Activity page in a real browser: a marketer changes the contact's
+custom fields through rows of name, type and value; sends a test event with params typed into the
+form, sees it on the timeline, resends it and sees it twice, then finds both on the Activity page;
+screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contacts.services.contacts import contact_update
 from events.models import Event
 from segments.services import segment_create, segment_refresh
 from tests.campaigns.factories import subscribe, track
@@ -106,3 +108,66 @@ def test_a_bad_param_value_is_shown_on_its_row_and_nothing_is_sent(
     assert not Event.objects.filter(event_type__name="coupon_applied").exists()
     page.locator("#test-event").scroll_into_view_if_needed()
     screenshot("contact-page-test-event-error")
+
+
+def test_a_marketer_changes_custom_fields_through_the_rows(
+    page, live_server, signed_in, screenshot, app, ann
+):
+    fields = {"first_name": "Ann", "plan": "free", "tags": ["new", "eu"]}
+    contact_update(contact=ann, data={"custom_fields": fields})
+    signed_in("Marketer", app)
+    page.goto(f"{live_server.url}/admin/contacts/contact/{ann.pk}/change/")
+    rows = page.locator(".field-custom_fields .typed-row")
+    first_name, plan, tags, blank = (rows.nth(n) for n in range(4))
+    assert first_name.get_by_label("Field name").input_value() == "first_name"
+    assert tags.get_by_label("Field value").input_value() == '["new", "eu"]'
+    assert tags.get_by_label("Field value").get_attribute("readonly") is not None
+    assert tags.get_by_text("Kept as it is").is_visible()
+
+    first_name.get_by_label("Field value").fill("Annie")
+    plan.get_by_text("Remove").click()
+    assert not plan.is_visible()
+    blank.get_by_label("Field name").fill("points")
+    blank.get_by_label("Field type").select_option("number")
+    blank.get_by_label("Field value").fill("120")
+    page.get_by_role("button", name="Add a field").click()
+    added = rows.last
+    added.get_by_label("Field name").fill("renewal")
+    added.get_by_label("Field type").select_option("date")
+    added.get_by_label("Field value").fill("2026-12-01")
+    page.locator(".field-custom_fields").scroll_into_view_if_needed()
+    screenshot("contact-profile")
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    page.wait_for_selector(".messagelist .success")
+    ann.refresh_from_db()
+    assert ann.custom_fields == {
+        "first_name": "Annie",
+        "tags": ["new", "eu"],
+        "points": 120,
+        "renewal": "2026-12-01",
+    }
+    shown = [rows.nth(n).get_by_label("Field name").input_value() for n in range(4)]
+    assert shown == ["first_name", "tags", "points", "renewal"]
+    assert rows.nth(3).get_by_label("Field type").input_value() == "date"
+
+
+def test_a_bad_custom_field_value_is_shown_on_its_row_and_nothing_is_saved(
+    page, live_server, signed_in, screenshot, app, ann
+):
+    signed_in("Marketer", app)
+    page.goto(f"{live_server.url}/admin/contacts/contact/{ann.pk}/change/")
+    row = page.locator(".field-custom_fields .typed-row").first
+    row.get_by_label("Field name").fill("points")
+    row.get_by_label("Field type").select_option("number")
+    row.get_by_label("Field value").fill("lots")
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    page.wait_for_selector(".errornote")
+    row = page.locator(".field-custom_fields .typed-row").first
+    assert "is not a number" in row.locator(".errorlist").inner_text()
+    assert row.get_by_label("Field value").input_value() == "lots"
+    page.locator(".field-custom_fields").scroll_into_view_if_needed()
+    screenshot("contact-profile-error")
+    ann.refresh_from_db()
+    assert ann.custom_fields == {}
