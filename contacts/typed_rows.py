@@ -9,6 +9,7 @@ the browser (without it, a few blank rows and a "Remove" box per row do the same
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import re
 
@@ -194,4 +195,9 @@ class TypedRowsField(forms.Field):
         return value
 
     def has_changed(self, initial, data) -> bool:
-        return data is not None and data != (initial or {})
+        # As JSON: in Python 1 == True == 1.0, and a number turned into yes / no is a change.
+        return data is not None and _as_json(data) != _as_json(initial or {})
+
+
+def _as_json(value) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -123,6 +123,24 @@ def test_removing_a_row_removes_the_field(marketer, ann):
     assert stored(ann) == {"first_name": "Ann", "vip": True, "birthday": "1990-04-12"}
 
 
+def test_a_renamed_or_retyped_row_moves_or_converts_its_field(marketer, ann):
+    rows = shown_rows()
+    rows[0] = ("given_name", "text", "Ann")  # renamed: first_name goes
+    rows[1] = ("score", "text", "7")  # now text
+    assert save(marketer, ann, *rows).status_code == 302
+    saved = stored(ann)
+    assert "first_name" not in saved and saved["given_name"] == "Ann"
+    assert saved["score"] == "7"
+
+
+def test_a_number_turned_into_yes_or_no_is_saved_as_a_boolean(marketer, ann):
+    contact_update(contact=ann, data={"custom_fields": {"score": 1}})
+    rows = [(r["name"], r["type"], r["value"]) for r in custom_field_rows(stored(ann))]
+    rows[1] = ("score", "boolean", "yes")  # 1 == True in Python, not in JSON
+    assert save(marketer, ann, *rows).status_code == 302
+    assert stored(ann)["score"] is True
+
+
 def test_a_list_value_is_kept_whatever_text_its_row_sends_back(marketer, ann):
     rows = shown_rows()
     rows[4] = ("tags", "json", '["forged"]')

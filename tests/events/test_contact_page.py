@@ -316,6 +316,15 @@ def test_a_value_refused_by_the_declared_attribute_type_is_shown_on_its_row(mark
     assert not Event.objects.filter(contact=ann, event_type=event_type).exists()
 
 
+def test_a_param_row_marked_remove_is_not_sent(marketer, app):
+    ann = history(app, count=1)
+    rows = param_rows(code=("auto", "SPRING"), discount=("number", "not checked"))
+    rows["param-1-DELETE"] = "on"
+    response = marketer.post(page_url(ann, "test-event/"), {"event_name": "coupon_applied", **rows})
+    assert response.status_code == 302
+    assert newest(ann).params == {"code": "SPRING"}
+
+
 def test_param_rows_without_a_name_or_with_a_repeated_name_are_refused(marketer, app):
     ann = history(app, count=1)
     rows = param_rows(a=("auto", "1"), b=("auto", "2"))
