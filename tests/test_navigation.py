@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from campaigns.models import Campaign
+from events.models import EventType
 
 MARKETER_MENU = {
     "/admin/contacts/contact/",
@@ -89,10 +89,10 @@ def test_no_link_on_a_page_the_role_sees_gives_a_403_or_a_500(role_client, two_a
     assert len([url for url in pages if "?" in url]) >= 20  # filters and sort orders
 
 
-def test_a_marketer_sees_a_campaigns_app_as_text_and_an_admin_as_a_link(role_client, two_apps):
+def test_a_marketer_sees_an_event_types_app_as_text_and_an_admin_as_a_link(role_client, two_apps):
     app, _ = two_apps
-    campaign = Campaign.objects.get(app=app)
-    url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    event_type = EventType.objects.filter(app=app).first()
+    url = f"/admin/events/eventtype/{event_type.pk}/change/"
     app_link = f'href="/admin/contacts/app/{app.pk}/change/"'
     marketer_page = role_client("Marketer", app).get(url).text
     assert app_link not in marketer_page

@@ -3,8 +3,9 @@
 pywebpush's defaults are unsafe for a sender: TTL 0 (the push service drops the message unless
 the browser is online at that instant) and no timeout (a stuck push service blocks a worker
 forever), and `webpush()` writes `aud`/`exp` into the claims dict it is given. So this module
-builds fresh VAPID headers for every send and calls `WebPusher.send` with an explicit ttl and
-timeout, over one keep-alive `requests.Session` per thread.
+builds its own VAPID headers (one signature per push service origin, reused for an hour: signing
+was a tenth of a send's CPU) and calls `WebPusher.send` with an explicit ttl and timeout, over
+one keep-alive `requests.Session` per thread.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ MAX_BODY_BYTES = 4096
 MAX_PLAINTEXT_BYTES = MAX_BODY_BYTES - 86 - 1 - 16
 
 VAPID_EXPIRY_SECONDS = 12 * 3600  # RFC 8292: at most 24 hours ahead
+# A signed VAPID header is reused for this long, so it always has 11 of its 12 hours left.
+VAPID_REUSE_SECONDS = 3600
 RETRY_AFTER_MAX_SECONDS = 3600.0  # a Retry-After further out than this is clamped to it
 
 SENT_STATUSES = (200, 201, 202)
@@ -97,6 +100,8 @@ class WebPushProvider:
         # for connecting, and again for each wait on the response
         self.timeout = timeout or settings.PUSH_TIMEOUT_SECONDS
         self._signer = self.keys.signer()  # parsed once; signing keeps no state
+        # push service origin -> (reuse until, signed headers); a race only signs twice
+        self._vapid: dict[str, tuple[float, dict[str, str]]] = {}
 
     def payload_too_large(self, message: PushMessage) -> str | None:
         return _size_error(encode_payload(message))
@@ -126,16 +131,27 @@ class WebPushProvider:
 
     def _headers(self, endpoint: str, message: PushMessage) -> dict[str, str]:
         parts = urlsplit(endpoint)
-        host = parts.netloc.rpartition("@")[2]
-        # A new dict each time: the audience is the endpoint's origin, which differs per device.
-        claims = {
-            "sub": self.keys.subject,
-            "aud": f"{parts.scheme}://{host}",
-            "exp": int(time.time()) + VAPID_EXPIRY_SECONDS,
-        }
-        headers = {**self._signer.sign(claims), "Urgency": message.urgency}
+        headers = {**self._vapid_headers(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")}
+        headers["Urgency"] = message.urgency
         if message.topic:
             headers["Topic"] = message.topic
+        return headers
+
+    def _vapid_headers(self, audience: str) -> dict[str, str]:
+        """The signed VAPID headers for a push service origin (RFC 8292's `aud`)."""
+        now = time.time()
+        reuse_until, headers = self._vapid.get(audience, (0.0, {}))
+        if reuse_until <= now:
+            # A new claims dict each time: the signer must not see another origin's claims.
+            claims = {
+                "sub": self.keys.subject,
+                "aud": audience,
+                "exp": int(now) + VAPID_EXPIRY_SECONDS,
+            }
+            headers = self._signer.sign(claims)
+            if len(self._vapid) > 10_000:  # origins are few; this bounds a flood of odd ones
+                self._vapid.clear()
+            self._vapid[audience] = (now + VAPID_REUSE_SECONDS, headers)
         return headers
 
 

@@ -105,6 +105,8 @@ def screenshot(page):
     def take(name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        # From the top: the admin's sticky sidebar is drawn where the page was scrolled to.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
         return path
 

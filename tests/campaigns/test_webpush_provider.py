@@ -25,6 +25,8 @@ from campaigns.providers.webpush import (
     MAX_BODY_BYTES,
     MAX_PLAINTEXT_BYTES,
     RETRY_AFTER_MAX_SECONDS,
+    VAPID_EXPIRY_SECONDS,
+    VAPID_REUSE_SECONDS,
     WebPushProvider,
     encode_payload,
     parse_retry_after,
@@ -93,7 +95,7 @@ def test_vapid_claims_name_the_endpoint_origin_and_expire_within_a_day(provider,
     assert time.time() + 3600 < received.claims["exp"] <= time.time() + 24 * 3600
 
 
-def test_each_send_signs_fresh_claims_for_its_own_origin(provider, push_service):
+def test_each_send_carries_claims_for_its_own_origin(provider, push_service):
     first = push_service.subscription(host="127.0.0.1")
     second = push_service.subscription(host="localhost")
 
@@ -105,6 +107,23 @@ def test_each_send_signs_fresh_claims_for_its_own_origin(provider, push_service)
     assert audiences == [
         f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "127.0.0.1")
     ]
+
+
+def test_a_signature_is_reused_for_an_origin_for_an_hour_then_signed_again(
+    provider, push_service, monkeypatch
+):
+    subscription = push_service.subscription()
+    now = time.time()
+    for moment in (now, now + VAPID_REUSE_SECONDS - 1, now + VAPID_REUSE_SECONDS + 1):
+        monkeypatch.setattr(time, "time", lambda moment=moment: moment)
+        assert provider.send(device(subscription), MESSAGE).kind == Outcome.SENT
+
+    tokens = [received.headers["authorization"] for received in push_service.received()]
+    assert tokens[0] == tokens[1] != tokens[2]
+    expiries = [received.claims["exp"] for received in push_service.received()]
+    assert expiries[2] == int(now + VAPID_REUSE_SECONDS + 1) + VAPID_EXPIRY_SECONDS
+    # a reused header still has 11 of its 12 hours when it is last used
+    assert expiries[0] - (now + VAPID_REUSE_SECONDS) >= VAPID_EXPIRY_SECONDS - 3600 - 1
 
 
 def test_sends_from_one_thread_reuse_one_connection(provider, push_service):

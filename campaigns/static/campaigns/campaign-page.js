@@ -1,19 +1,10 @@
-// The campaign page's chart: pushes sent (bars) and opened (line) per hour or per day. The figures
-// come from the page (json_script); the stats above the chart carry the totals without JavaScript.
-(() => {
-  function themeColor(name, fallback) {
-    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function drawActivityChart() {
-    const canvas = document.getElementById("campaign-chart");
-    const source = document.getElementById("campaign-chart-data");
-    if (!canvas || !source || typeof Chart === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const text = themeColor("--body-quiet-color", "#666");
-    const grid = themeColor("--hairline-color", "#e8e8e8");
-    const chart = new Chart(canvas, {
+// The campaign page's chart: pushes sent (bars) and opened (line) per hour or per day. The stats
+// above the chart carry the totals without JavaScript.
+document.addEventListener("DOMContentLoaded", () => {
+  window.beaconCampaignChart = beaconCharts.draw(
+    "campaign-chart",
+    "campaign-chart-data",
+    (data, { text, grid }) => ({
       data: {
         labels: data.labels,
         datasets: [
@@ -30,19 +21,11 @@
         ],
       },
       options: {
-        animation: false,
-        maintainAspectRatio: false,
-        interaction: { mode: "index", intersect: false },
-        plugins: { legend: { position: "bottom", labels: { color: text, boxWidth: 12 } } },
         scales: {
           x: { ticks: { color: text, maxRotation: 0, autoSkipPadding: 12 }, grid: { display: false } },
           y: { beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid } },
         },
       },
-    });
-    canvas.dataset.rendered = "true"; // for the browser tests: the chart was drawn
-    window.beaconCampaignChart = chart;
-  }
-
-  document.addEventListener("DOMContentLoaded", drawActivityChart);
-})();
+    }),
+  );
+});
