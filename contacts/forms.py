@@ -27,6 +27,7 @@ class CustomFieldRowForm(TypedRowForm):
 
     noun = "field"
     name_max_length = CUSTOM_FIELD_NAME_MAX_LENGTH
+    name_example = "e.g. first_name"
     type_choices = [
         (RowType.TEXT, "Text"),
         (RowType.NUMBER, "Number"),

@@ -83,12 +83,15 @@ def _date(word: str) -> str:
 
 
 class TypedRowForm(forms.Form):
-    """One row. Subclasses set `type_choices`, the `noun` the page calls a row ("param") and
-    the longest name; `typed` may read a row's value otherwise (see contacts/forms.py)."""
+    """One row. Subclasses set `type_choices`, the `noun` the page calls a row ("param"), the
+    longest name and examples shown in blank rows; `typed` may read a row's value otherwise (see
+    contacts/forms.py)."""
 
     type_choices: list[tuple[str, str]] = []
     noun = "row"
     name_max_length = 255
+    name_example = ""
+    value_example = ""
 
     name = forms.CharField(required=False, strip=True)
     type = forms.ChoiceField()

@@ -14,6 +14,8 @@ from events.validation import MAX_NAME_LENGTH
 class ParamRowForm(TypedRowForm):
     noun = "param"
     name_max_length = MAX_NAME_LENGTH
+    name_example = "e.g. amount"
+    value_example = "e.g. 49.99"
     type_choices = [
         (RowType.AUTO, "Guess"),
         (RowType.TEXT, "Text"),
