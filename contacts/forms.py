@@ -52,8 +52,9 @@ CustomFieldFormSet = typed_row_formset(CustomFieldRowForm, extra=2, max_num=200)
 
 
 def custom_field_rows(fields: dict) -> list[dict]:
-    """The initial rows of stored custom fields, each typed by its JSON value."""
-    return [{"name": name, **_typed_text(value)} for name, value in fields.items()]
+    """The initial rows of stored custom fields, each typed by its JSON value, by name (PostgreSQL
+    keeps no order of a JSON object's keys)."""
+    return [{"name": name, **_typed_text(fields[name])} for name in sorted(fields)]
 
 
 def _typed_text(value) -> dict:
