@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+import urllib3
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
-from campaigns.providers import provider_for
+from campaigns.providers import provider_for, webpush
 from campaigns.providers.base import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
@@ -155,6 +156,8 @@ def test_ttl_zero_is_sent_as_zero(provider, push_service):
         (400, Outcome.FAILED),
         (401, Outcome.FAILED),
         (403, Outcome.FAILED),
+        (301, Outcome.FAILED),
+        (307, Outcome.FAILED),
         (429, Outcome.RETRY),
         (500, Outcome.RETRY),
         (502, Outcome.RETRY),
@@ -169,6 +172,36 @@ def test_push_service_answers_are_mapped(provider, push_service, status, kind):
 
     assert (outcome.kind, outcome.status, outcome.retry_after) == (kind, status, None)
     assert (outcome.error == "") == (kind == Outcome.SENT)
+
+
+def test_a_redirect_fails_for_good_and_says_so(provider, push_service):
+    subscription = push_service.subscription()
+    push_service.answer(subscription, 307)
+
+    outcome = provider.send(device(subscription), MESSAGE)
+
+    assert outcome.kind == Outcome.FAILED
+    assert outcome.error.startswith("the push service answered with a redirect (307")
+
+
+@pytest.fixture
+def proxy_environment(monkeypatch):
+    """HTTPS_PROXY / NO_PROXY as an operator sets them, read afresh by the provider."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "push.local")
+    webpush._forget_pools()
+    yield
+    webpush._forget_pools()
+
+
+def test_the_environments_proxy_is_used_unless_no_proxy_names_the_host(proxy_environment):
+    proxied = webpush._pool_for("https://fcm.googleapis.com/fcm/send/abc")
+    direct = webpush._pool_for("https://push.local/send/abc")
+
+    assert isinstance(proxied, urllib3.ProxyManager)
+    assert proxied.proxy.host == "proxy.internal" and proxied.proxy.port == 3128
+    assert not isinstance(direct, urllib3.ProxyManager)
+    assert webpush._pool_for("https://updates.push.services.mozilla.com/wpush/v2/x") is proxied
 
 
 def test_413_says_the_payload_was_too_large(provider, push_service):
