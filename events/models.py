@@ -138,6 +138,39 @@ class ContactEventStats(models.Model):
         return f"{self.contact_id}/{self.event_type_id}: {self.count}"
 
 
+class ContactParamStats(models.Model):
+    """Count, sum, min and max of the numbers one param took, per contact and event type,
+    maintained on ingest beside ContactEventStats and kept when old events are purged.
+
+    Lifetime aggregates ("spent 200 in all") read one row per contact here instead of the
+    `params` of every event, which the time-ordered events table spreads over most of its pages.
+    Only JSON numbers count (not booleans, not numeric strings), exactly as the segment engine's
+    aggregates over events read them, so both give the same answer for any declared type."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="param_stats")
+    # Not indexed alone: the unique constraint's index starts with it.
+    event_type = models.ForeignKey(
+        EventType, on_delete=models.CASCADE, related_name="contact_param_stats", db_index=False
+    )
+    param = models.CharField(max_length=255)
+    count = models.PositiveIntegerField(help_text="Events whose param was a number")
+    total = models.FloatField()
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+
+    class Meta:
+        verbose_name_plural = "contact param stats"
+        constraints = [
+            # Its index serves the segment engine too: (type, param) then the contacts.
+            models.UniqueConstraint(
+                fields=["event_type", "param", "contact"], name="contact_param_stats_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}/{self.event_type_id}.{self.param}: {self.total}"
+
+
 class TriggerMark(models.Model):
     """An event that campaigns have not matched yet: written in the ingest transaction for event
     types with `triggers_campaigns`, deleted by the campaigns matcher once it has scheduled or

@@ -19,6 +19,7 @@ from django.utils import timezone
 from contacts.models import App
 from events.models import Event, EventType
 from events.services import bulk_sql
+from events.services.stats import EventStats
 from events.signals import events_ingested
 
 
@@ -95,12 +96,7 @@ def _row(app: App, fingerprint: str, event: BuiltinEvent, type_id: int, now: dat
 
 
 def _write_stats(stored, types) -> None:
-    stats: dict[tuple[int, int], list] = {}
+    stats = EventStats()
     for _, event in stored:
-        entry = stats.setdefault(
-            (event.contact_id, types[event.name].pk), [event.occurred_at, event.occurred_at, 0]
-        )
-        entry[0], entry[1] = min(entry[0], event.occurred_at), max(entry[1], event.occurred_at)
-        entry[2] += 1
-    if stats:
-        bulk_sql.upsert_stats([(*key, *entry) for key, entry in sorted(stats.items())])
+        stats.add(event.contact_id, types[event.name].pk, event.occurred_at, event.params)
+    stats.write()

@@ -16,7 +16,7 @@ import psycopg
 from django.db import connection
 
 from contacts.models import Contact
-from events.models import ContactEventStats, Event, EventType, TriggerMark
+from events.models import ContactEventStats, ContactParamStats, Event, EventType, TriggerMark
 
 Column = tuple[str, str]  # (name, PostgreSQL type)
 
@@ -206,6 +206,33 @@ def upsert_stats(rows: Sequence[tuple]) -> None:
         f"count = {table}.count + excluded.count, needs_evaluation = {_true()}, "
         f"first_at = {_least()}({table}.first_at, excluded.first_at), "
         f"last_at = {_greatest()}({table}.last_at, excluded.last_at)"
+    )
+    _execute(sql, params)
+
+
+PARAM_STATS_COLUMNS: list[Column] = [
+    ("contact_id", "bigint"),
+    ("event_type_id", "bigint"),
+    ("param", "text"),
+    ("count", "integer"),
+    ("total", "double precision"),
+    ("minimum", "double precision"),
+    ("maximum", "double precision"),
+]
+
+
+def upsert_param_stats(rows: Sequence[tuple]) -> None:
+    """Add (contact, type, param, count, sum, min, max) rows to the per-contact param stats."""
+    table = ContactParamStats._meta.db_table
+    source, params = values_source(PARAM_STATS_COLUMNS, rows)
+    columns = ", ".join(name for name, _ in PARAM_STATS_COLUMNS)
+    sql = (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT {', '.join(f'v.{name}' for name, _ in PARAM_STATS_COLUMNS)} FROM {source} "
+        f"WHERE true ON CONFLICT (event_type_id, param, contact_id) DO UPDATE SET "
+        f"count = {table}.count + excluded.count, total = {table}.total + excluded.total, "
+        f"minimum = {_least()}({table}.minimum, excluded.minimum), "
+        f"maximum = {_greatest()}({table}.maximum, excluded.maximum)"
     )
     _execute(sql, params)
 

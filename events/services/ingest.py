@@ -38,6 +38,7 @@ from events.attributes import coerce, infer_type, prefix_type
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
 from events.services.schema import schema_get
+from events.services.stats import EventStats
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
@@ -404,22 +405,11 @@ class _Batch:
         return inserted
 
     def _upsert_stats(self) -> None:
-        """First/last occurrence and count per (contact, event type) of the rows, in one upsert."""
-        stats: dict[tuple[int, int], list] = {}
+        """The per-contact stats of the rows: one upsert per stats table."""
+        stats = EventStats()
         for row in self.rows:
-            at = row.occurred_at
-            entry = stats.get(key := (row.contact.id, row.event_type.id))
-            if entry is None:
-                stats[key] = [at, at, 1]
-                continue
-            if at < entry[0]:
-                entry[0] = at
-            elif at > entry[1]:
-                entry[1] = at
-            entry[2] += 1
-        if stats:
-            rows = [(*key, *entry) for key, entry in sorted(stats.items())]
-            bulk_sql.upsert_stats(rows)
+            stats.add(row.contact.id, row.event_type.id, row.occurred_at, row.params)
+        stats.write()
 
     def _update_contacts(self, created: set[int]) -> None:
         """Write the touched contacts whose columns changed since they were loaded (most events

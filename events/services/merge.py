@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from contacts.models import Contact
-from events.models import ContactEventStats, Event
+from events.models import ContactEventStats, ContactParamStats, Event
 
 
 def events_move_to_contact(*, source: Contact, target: Contact) -> None:
     Event.objects.filter(contact=source).update(contact=target)
+    _move_event_stats(source, target)
+    _move_param_stats(source, target)
+
+
+def _move_event_stats(source: Contact, target: Contact) -> None:
     target_stats = {s.event_type_id: s for s in ContactEventStats.objects.filter(contact=target)}
     for stat in ContactEventStats.objects.filter(contact=source):
         mine = target_stats.get(stat.event_type_id)
@@ -20,4 +25,23 @@ def events_move_to_contact(*, source: Contact, target: Contact) -> None:
         mine.last_at = max(mine.last_at, stat.last_at)
         mine.needs_evaluation = True
         mine.save(update_fields=["count", "first_at", "last_at", "needs_evaluation"])
+        stat.delete()
+
+
+def _move_param_stats(source: Contact, target: Contact) -> None:
+    """(The event stats' needs_evaluation marks cover these rows: same events.)"""
+    target_stats = {
+        (s.event_type_id, s.param): s for s in ContactParamStats.objects.filter(contact=target)
+    }
+    for stat in ContactParamStats.objects.filter(contact=source):
+        mine = target_stats.get((stat.event_type_id, stat.param))
+        if mine is None:
+            stat.contact = target
+            stat.save(update_fields=["contact"])
+            continue
+        mine.count += stat.count
+        mine.total += stat.total
+        mine.minimum = min(mine.minimum, stat.minimum)
+        mine.maximum = max(mine.maximum, stat.maximum)
+        mine.save(update_fields=["count", "total", "minimum", "maximum"])
         stat.delete()

@@ -23,11 +23,25 @@ from datetime import datetime
 from functools import reduce
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
 from contacts.models import App, Device
 from events.attributes import format_instant
-from events.models import ContactEventStats, Event, EventType
+from events.models import ContactEventStats, ContactParamStats, Event, EventType
 from segments.conditions.parameters import ContactIds, Instant
 from segments.conditions.periods import period_bounded, period_interval, streak_intervals
 from segments.conditions.predicates import JsonValue, Predicate, text_column
@@ -52,6 +66,13 @@ _OPERATORS = {
     "<=": lambda a, b: a <= b,
 }
 AGGREGATES = {"sum": Sum, "avg": Avg, "min": Min, "max": Max}
+# The same aggregates over a lifetime, read from the per-contact param stats.
+LIFETIME_AGGREGATES = {
+    "sum": F("total"),
+    "avg": ExpressionWrapper(F("total") / F("count"), output_field=FloatField()),
+    "min": F("minimum"),
+    "max": F("maximum"),
+}
 MAX_SEGMENT_DEPTH = 10
 
 
@@ -215,7 +236,9 @@ def _event_match(node: dict, context: CompileContext) -> Q:
     if type_id is None:  # never seen: everyone has count 0
         return TRUE if zero_matches and not node.get("aggregate") else FALSE
     interval = context.interval(node.get("period"))
-    if interval == (None, None) and not node.get("where") and not node.get("aggregate"):
+    if interval == (None, None) and not node.get("where") and node.get("aggregate"):
+        return _lifetime_aggregate(node, context, type_id)
+    if interval == (None, None) and not node.get("where"):
         stats = _stats(context, type_id)
         if zero_matches:
             return ~Q(pk__in=stats.exclude(_count_q("count", op, value)).values("contact_id"))
@@ -240,6 +263,32 @@ def _event_match(node: dict, context: CompileContext) -> Q:
     if zero_matches:
         return ~Q(pk__in=grouped.exclude(_count_q("counted", op, value)).values("contact_id"))
     return Q(pk__in=grouped.filter(_count_q("counted", op, value)).values("contact_id"))
+
+
+def _lifetime_aggregate(node: dict, context: CompileContext, type_id: int) -> Q:
+    """A lifetime aggregate without filters reads one param stats row per contact (and the
+    event stats for a count other than "at least once"), never the events' params."""
+    aggregate = node["aggregate"]
+    numbers = param_stats(context, type_id, aggregate["param"]).alias(
+        aggregated=LIFETIME_AGGREGATES[aggregate["fn"]]
+    )
+    matched = Q(
+        pk__in=numbers.filter(_count_q("aggregated", aggregate["op"], aggregate["value"])).values(
+            "contact_id"
+        )
+    )
+    op, value = count_spec(node)
+    if (op, value) == (">=", 1):  # a param stats row means at least one event
+        return matched
+    counted = _stats(context, type_id).filter(_count_q("count", op, value))
+    return matched & Q(pk__in=counted.values("contact_id"))
+
+
+def param_stats(context: CompileContext, type_id: int, param: str) -> QuerySet[ContactParamStats]:
+    numbers = ContactParamStats.objects.filter(event_type_id=type_id, param=param)
+    if context.contact_ids is not None:
+        numbers = numbers.filter(contact_id__in=context.contact_ids)
+    return numbers
 
 
 def _compile_first_last(node: dict, context: CompileContext) -> Q:

@@ -19,10 +19,12 @@ from events.models import ContactEventStats
 from segments.conditions.compiled import segment_contacts
 from segments.conditions.compiler import (
     AGGREGATES,
+    LIFETIME_AGGREGATES,
     MAX_SEGMENT_DEPTH,
     CompileContext,
     apply_where,
     events_in_window,
+    param_stats,
     segment_context,
 )
 from segments.conditions.periods import period_interval, streak_intervals
@@ -88,7 +90,8 @@ class _Explainer:
 
     def _event(self, node: dict, depth: int) -> dict:
         """The count of the events the condition counts (and their aggregate, if it has one).
-        Like the engine, lifetime counts without filters come from the per-contact stats."""
+        Like the engine, lifetime counts and aggregates without filters come from the
+        per-contact stats."""
         aggregate = node.get("aggregate")
         type_id = self.context.type_ids.get(node["event"])
         interval = period_interval(node.get("period"), self.now, self.tz)
@@ -97,9 +100,16 @@ class _Explainer:
             value["aggregate"] = None
         if type_id is None:
             return value
-        if interval == (None, None) and not node.get("where") and not aggregate:
+        if interval == (None, None) and not node.get("where"):
             stats = self._stats(node["event"])
             value["count"] = stats.count if stats is not None else 0
+            if aggregate:
+                numbers = param_stats(self.context, type_id, aggregate["param"])
+                value["aggregate"] = (
+                    numbers.annotate(value=LIFETIME_AGGREGATES[aggregate["fn"]])
+                    .values_list("value", flat=True)
+                    .first()
+                )
             return value
         events = apply_where(
             events_in_window(self.context, type_id, interval),

@@ -246,7 +246,9 @@ def test_stats_track_first_last_and_count(track):
 
 
 def test_single_event_answers_quickly(track):
-    """Guards against an accidental N+1 on the hot path: a handful of queries per event."""
+    """Guards against an accidental N+1 on the hot path: a handful of queries per event (13 here:
+    the new attribute "a" and its number's param stats each add one; on PostgreSQL the writes
+    travel in one pipelined round trip)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -254,5 +256,5 @@ def test_single_event_answers_quickly(track):
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         assert track(event_name="x", app_user_id="u1", params={"a": 1}).status_code == 200
-    assert len(queries) <= 12, [q["sql"] for q in queries]
+    assert len(queries) <= 13, [q["sql"] for q in queries]
     assert time.perf_counter() - started < 1

@@ -68,6 +68,8 @@ class RefStats:
     first_at: datetime
     last_at: datetime
     count: int
+    # param -> every number it took in those events (lifetime aggregates read these)
+    numbers: dict[str, list[float]] = field(default_factory=dict, hash=False, compare=False)
 
 
 def evaluate(
@@ -98,9 +100,15 @@ def evaluate(
 
 def stats_from_events(events: list[RefEvent]) -> dict[tuple[int, str], RefStats]:
     times: dict[tuple[int, str], list[datetime]] = defaultdict(list)
+    numbers: dict[tuple[int, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         times[(event.contact_id, event.name)].append(event.occurred_at)
-    return {key: RefStats(min(ts), max(ts), len(ts)) for key, ts in times.items()}
+        for param, value in event.params.items():
+            if typed_value(value, "number") is not None:
+                numbers[(event.contact_id, event.name)][param].append(value)
+    return {
+        key: RefStats(min(ts), max(ts), len(ts), dict(numbers[key])) for key, ts in times.items()
+    }
 
 
 # Periods ---------------------------------------------------------------------------------------
@@ -297,9 +305,14 @@ class _Evaluator:
         count = node.get("count") or {"op": ">=", "value": 1}
         aggregate = node.get("aggregate")
         period, where = node.get("period"), node.get("where") or []
-        if _is_lifetime(period) and not where and not aggregate:
+        if _is_lifetime(period) and not where:  # from the stats, which outlive retention
             stats = self.stats.get((contact.id, node["event"]))
-            return compare(stats.count if stats else 0, count["op"], count["value"], "number")
+            if not compare(stats.count if stats else 0, count["op"], count["value"], "number"):
+                return False
+            if aggregate is None:
+                return True
+            values = stats.numbers.get(aggregate["param"], []) if stats else []
+            return self._aggregate_holds(aggregate, values)
         counted = [
             event
             for event in self.events[(contact.id, node["event"])]
@@ -308,15 +321,14 @@ class _Evaluator:
         ]
         if not compare(len(counted), count["op"], count["value"], "number"):
             return False
-        return aggregate is None or self._aggregate_holds(aggregate, counted)
+        if aggregate is None:
+            return True
+        values = [typed_value(event.params.get(aggregate["param"]), "number") for event in counted]
+        return self._aggregate_holds(aggregate, [value for value in values if value is not None])
 
-    def _aggregate_holds(self, aggregate: dict, counted: list[RefEvent]) -> bool:
+    def _aggregate_holds(self, aggregate: dict, values: list[float]) -> bool:
         """When no counted event has a number in the param, the aggregate is null and the
         condition does not hold, whatever the function (even sum)."""
-        if not counted:
-            return False
-        values = [typed_value(event.params.get(aggregate["param"]), "number") for event in counted]
-        values = [value for value in values if value is not None]
         if not values:
             return False
         result = {
@@ -450,8 +462,19 @@ def load_from_database(app) -> dict:
         )
         for e in Event.objects.filter(app=app).select_related("event_type").order_by("pk")
     ]
+    # First, last and count as stored; the numbers as the events give them, so that a test
+    # comparing the engine (which reads ContactParamStats) with this evaluator checks the
+    # param stats ingest keeps.
+    from_events = stats_from_events(events)
     stats = {
-        (s.contact_id, s.event_type.name): RefStats(s.first_at, s.last_at, s.count)
+        (s.contact_id, s.event_type.name): RefStats(
+            s.first_at,
+            s.last_at,
+            s.count,
+            from_events[key].numbers
+            if (key := (s.contact_id, s.event_type.name)) in from_events
+            else {},
+        )
         for s in ContactEventStats.objects.filter(contact__app=app).select_related("event_type")
     }
     attribute_types = {
