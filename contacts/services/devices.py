@@ -60,6 +60,17 @@ class DeviceRegistry:
             devices = Device.objects.filter(app=self.app, token__in=tokens).select_related(
                 "contact"
             )
+        self._remember(devices)
+        missing = sorted(tokens - self._by_token.keys())
+        if missing and connection.vendor == "postgresql":
+            # Tokens this batch may create: wait for any transaction creating the same ones, then
+            # read again (a new statement sees what they committed). Without this, batches that
+            # meet the same new devices fail on the unique token and retry, again and again
+            # under a steady stream of batches (4 gunicorn workers exhausted 8 attempts).
+            _lock_tokens(self.app.id, missing)
+            self._remember(_devices_with_contacts(self.app.id, missing))
+
+    def _remember(self, devices: Iterable[Device]) -> None:
         for device in devices:
             self._by_token[device.token] = device
             self._stored[device.id] = _columns(device)
@@ -171,6 +182,17 @@ def _devices_with_contacts(app_id: int, tokens: list[str]) -> list[Device]:
         device.contact = from_row(Contact, row[split:])
         devices.append(device)
     return devices
+
+
+def _lock_tokens(app_id: int, tokens: list[str]) -> None:
+    """Transaction-scoped advisory locks on the app's tokens, taken in key order (the subquery's
+    sort runs before the locks: OFFSET 0 keeps it from being flattened), so two batches never
+    hold each other's locks. A batch holds them until it commits."""
+    sql = (
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(t, %s) AS k "
+        "FROM unnest(%s::text[]) AS t ORDER BY k OFFSET 0) AS keys"
+    )
+    fetch_binary(sql, [app_id, tokens])
 
 
 def _columns(device: Device) -> tuple:

@@ -78,3 +78,42 @@ def test_batches_registering_the_same_new_devices_at_once_both_land():
         assert all(r.errors is None for batch in results for r in batch)
     assert app.devices.count() == 150
     assert Event.objects.filter(event_type__name__in=["a", "b"]).count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_meeting_the_same_new_devices_wait_for_each_other_instead_of_retrying(
+    monkeypatch,
+):
+    """Four batches at once, each registering the same 50 new devices of known contacts: on
+    PostgreSQL each waits for the token locks of the one creating them, then finds the devices
+    (no unique violation, no retry). SQLite runs one write transaction at a time anyway."""
+    from events.services import ingest as ingest_module
+
+    app = app_create(name="Race", tenant_id="race4")
+    events_ingest(
+        app=app, payloads=[{"event_name": "x", "app_user_id": f"u{i}"} for i in range(50)]
+    )
+    retries = []
+    real_sleep = ingest_module.time.sleep
+    monkeypatch.setattr(
+        ingest_module.time, "sleep", lambda seconds: retries.append(seconds) or real_sleep(seconds)
+    )
+    for round_ in range(3):
+        batches = [
+            [
+                {
+                    "event_name": name,
+                    "app_user_id": f"u{i}",
+                    "device_token": f"t{round_}-{i}",
+                    "platform": "android",
+                    "push_permission_granted": True,
+                }
+                for i in range(50)
+            ]
+            for name in ("a", "b", "c", "d")
+        ]
+        results = run_together(app, batches)
+        assert all(r.errors is None for batch in results for r in batch)
+    assert retries == []
+    assert app.devices.count() == 150
+    assert Event.objects.filter(event_type__name__in=["a", "b", "c", "d"]).count() == 600
