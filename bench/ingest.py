@@ -1193,7 +1193,9 @@ def parse_args(argv=None):
         default="postgres://postgres@127.0.0.1:5432/beacon_bench",
         help="PostgreSQL database to DROP and recreate (default: %(default)s)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="gunicorn workers (default 4, as README's layout)"
+    )
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
