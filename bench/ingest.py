@@ -1,6 +1,6 @@
 """Ingest benchmark: the tracking API on PostgreSQL behind gunicorn, against the raw COPY floor.
 
-    .venv/bin/python bench/ingest.py [--repeat 3] [--workers 2] [--batch-size 1000] ...
+    .venv/bin/python bench/ingest.py [--repeat 3] [--workers 4] [--batch-size 1000] ...
 
 Each repeat:
 1. drops and recreates the bench database, runs `manage.py migrate`, creates an app and an ingest
