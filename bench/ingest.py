@@ -13,7 +13,11 @@ Each repeat:
    --compare-batch-sizes (order rotated between repeats), then --single-events through
    POST /api/v1/events, each from --batch-concurrency / --concurrency threads;
 5. checks every response (200, one fingerprint per event, no duplicate) and the rows stored
-   (client events exactly as sent, plus the built-in @APP_OPEN/@OPT_IN events ingest adds).
+   (client events exactly as sent, plus the built-in @APP_OPEN/@OPT_IN events ingest adds);
+6. measures the single-event floor with the same client, concurrency and gunicorn layout:
+   --floor-events requests to bench/single_floor_urls.py (Beacon's settings and middleware, one
+   DRF view that validates the event with a serializer and inserts one row: FLOORS.md's
+   "validate and insert" view), and prints the single-event rate as a ratio of it.
 
 The load generator sends pre-encoded HTTP requests over raw sockets (reconnecting when the server
 closes, as gunicorn's sync workers do after each response), so it costs little CPU on a machine
@@ -60,6 +64,8 @@ if not (BIN / "gunicorn").exists():
     BIN = ROOT / ".venv" / "bin"
 BATCH_PATH = "/api/v1/events/batch"
 SINGLE_PATH = "/api/v1/events"
+FLOOR_PATH = "/floor"  # bench/single_floor_urls.py
+FLOOR_TABLE = "bench_single_floor"
 COPY_COLUMNS = (
     "app_id",
     "contact_id",
@@ -672,6 +678,7 @@ for _ in range(5):
 print(f"BENCH_CALIBRATION={sorted(runs)[2]:.1f}")
 """
 FLOORS_SERIALIZER_US = 78  # ../shared/FLOORS.md: DRF serializer is_valid() for one event payload
+FLOORS_SINGLE_FLOOR_RPS = 1_190  # ../shared/FLOORS.md: DRF view "validate one event, insert it"
 
 
 def calibrate(env: dict[str, str]) -> float:
@@ -700,7 +707,14 @@ def free_port() -> int:
 class Server:
     """gunicorn in its own process group, stopped on exit whatever happens."""
 
-    def __init__(self, args, env: dict[str, str], port: int, log_path: Path):
+    def __init__(
+        self, args, env: dict[str, str], port: int, log_path: Path, *, floor: bool = False
+    ):
+        if floor:  # the same gunicorn and settings, serving only the single-event floor
+            env = env | {
+                "DJANGO_SETTINGS_MODULE": "single_floor_settings",
+                "PYTHONPATH": str(ROOT / "bench"),
+            }
         self.port = port
         self.log_path = log_path
         command = [
@@ -866,7 +880,9 @@ def run_phase(
     singles: list[dict] | None = None,
     concurrency: int,
     timed: bool = False,
+    floor: bool = False,
 ) -> PhaseResult:
+    """Send the batches or single events; `floor`: to the single-event floor (POST /floor)."""
     server, key = run.server, run.key
     host = f"127.0.0.1:{server.port}"
     if batches is not None:
@@ -876,7 +892,8 @@ def run_phase(
         ]
         sizes = [len(b) for b in batches]
     else:
-        requests = [http_request(SINGLE_PATH, orjson.dumps(e), host=host, key=key) for e in singles]
+        path = FLOOR_PATH if floor else SINGLE_PATH
+        requests = [http_request(path, orjson.dumps(e), host=host, key=key) for e in singles]
         sizes = [1] * len(requests)
     if timed and not run.args.no_vacuum:
         vacuum_analyze(run.args.database_url)
@@ -898,6 +915,8 @@ def run_phase(
         problem = None
         if status != 200:
             problem = f"HTTP {status}: {body[:300]!r}"
+        elif floor:
+            problem = None if orjson.loads(body) == {"ok": True} else f"answer {body[:300]!r}"
         else:
             payload = orjson.loads(body)
             items = payload["results"] if batches is not None else [payload]
@@ -921,6 +940,42 @@ def run_phase(
             + "\n  ".join(result.error_samples)
         )
     return result
+
+
+def run_single_floor(args, env, var_dir: str, repeat: int, dbname: str, factory) -> PhaseResult:
+    """FLOORS.md's "validate one event with a DRF serializer, insert it" view, on the same
+    settings, gunicorn layout, client and concurrency as the single-event phase."""
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+        conn.execute(
+            f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, name text NOT NULL, "
+            "user_id text, params jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
+        )
+    log = Path(var_dir) / f"gunicorn-floor-{repeat + 1}.log"
+    server = Server(args, env, args.port or free_port(), log, floor=True)
+    try:
+        server.wait_ready(args.workers)
+        run = Run(args, server, "", dbname)
+        warmup = factory.events(50 * args.workers)  # untimed: each worker imports the view
+        run_phase(run, "floor warm-up", singles=warmup, concurrency=args.concurrency, floor=True)
+        singles = factory.events(args.floor_events)
+        phase = run_phase(
+            run,
+            "single floor",
+            singles=singles,
+            concurrency=args.concurrency,
+            timed=True,
+            floor=True,
+        )
+        say(f"    {phase_line(phase)}")
+    finally:
+        server.stop()
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        (stored,) = conn.execute(f"SELECT count(*) FROM {FLOOR_TABLE}").fetchone()
+        conn.execute(f"DROP TABLE {FLOOR_TABLE}")
+    if stored != len(warmup) + len(singles):
+        raise BenchError(f"the floor stored {stored} rows for {len(warmup) + len(singles)} events")
+    return phase
 
 
 def start_py_spy(run: Run, phase: str) -> list[subprocess.Popen]:
@@ -1051,6 +1106,8 @@ def run_repeat(args, repeat: int, var_dir: str) -> RepeatResult:
         say(f"    {phase_line(phase)}")
     finally:
         server.stop()
+    if args.floor_events:
+        phases["single floor"] = run_single_floor(args, env, var_dir, repeat, dbname, factory)
     counts = verify_rows(args.database_url, sent, len(factory.users))
     copy_after = measure_copy(args, rows, dbname, "after the HTTP phases")
     copy_indexed, copy_plain = (
@@ -1125,8 +1182,9 @@ def report(args, results: list[RepeatResult]) -> list[str]:
         f"{plain_foreign:>45.2f}"
     )
     batch_sizes = sorted((int(n.split()[-1]) for n in names if n.startswith("batch")), reverse=True)
-    for name in [*(f"batch {size}" for size in batch_sizes), "single"]:
-        conc = args.concurrency if name == "single" else args.batch_concurrency
+    singles = ["single", *(["single floor"] if "single floor" in names else [])]
+    for name in [*(f"batch {size}" for size in batch_sizes), *singles]:
+        conc = args.concurrency if name.startswith("single") else args.batch_concurrency
         eps = m(name, lambda p: p.events_per_s)
         p50, p99 = m(name, lambda p: p.latency_ms(0.5)), m(name, lambda p: p.latency_ms(0.99))
         say(
@@ -1161,6 +1219,14 @@ def report(args, results: list[RepeatResult]) -> list[str]:
     ]
     for text, ok in verdicts:
         say(f"  {'PASS' if ok else 'MISS'}  {text}")
+    if "single floor" in names:
+        floor_rps = m("single floor", lambda p: p.requests_per_s)
+        say(
+            f"  single: {single_rps / floor_rps:.2f} of the same-run floor ({floor_rps:,.0f} req/s"
+            " for validating one event with a DRF serializer and inserting it); the target, 800"
+            f" req/s, is {TARGET_SINGLE_RPS / FLOORS_SINGLE_FLOOR_RPS:.2f} of that floor's"
+            f" ~{FLOORS_SINGLE_FLOOR_RPS:,} req/s in FLOORS.md"
+        )
     say(
         f"  best batch size: {best.split()[-1]} ({m(best, lambda p: p.events_per_s):,.0f} events/s)"
     )
@@ -1210,6 +1276,12 @@ def parse_args(argv=None):
     parser.add_argument("--batch-concurrency", type=int, default=4, help="batch client threads")
     parser.add_argument("--single-events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16, help="single-event client threads")
+    parser.add_argument(
+        "--floor-events",
+        type=int,
+        default=10_000,
+        help="requests to the single-event floor (bench/single_floor_urls.py; 0: skip it)",
+    )
     parser.add_argument("--copy-rows", type=int, default=None, help="default: --batch-events")
     parser.add_argument("--users", type=int, default=20_000, help="distinct app_user_ids")
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are reported")

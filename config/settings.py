@@ -96,7 +96,14 @@ def _database_config() -> dict:
         # they do under `make run`, and concurrent-ingest tests see real locking. One file per
         # test process, so that parallel runs never share one.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-    elif config["ENGINE"] != "django.db.backends.postgresql":
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django turns psycopg's prepared statements off (for transaction-pooling pgbouncers).
+        # Ingest's hot statements bind server-side and run thousands of times a minute: once one
+        # has run this many times on a connection it is prepared, and PostgreSQL stops parsing
+        # and planning it each time. 0 turns them off again (behind such a pooler).
+        threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = threshold or None
+    else:
         raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
     return config
 

@@ -38,6 +38,10 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
         ({"DEBUG": "false"}, "SECRET_KEY must be set"),
         ({"DATABASE_URL": "mysql://x/y"}, "sqlite:// or postgres://"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL='kafka://x'"),
+        (
+            {"DATABASE_URL": "postgres://x/y", "DATABASE_PREPARE_THRESHOLD": "-1"},
+            "DATABASE_PREPARE_THRESHOLD='-1' must be at least 0",
+        ),
     ],
 )
 def test_bad_setting_fails_at_start_with_a_message(tmp_path, env, message):
@@ -51,3 +55,13 @@ def test_defaults_use_sqlite_in_wal_mode_under_var(tmp_path):
     assert result.returncode == 0, result.stderr
     assert str(tmp_path / "beacon.sqlite3") in result.stdout
     assert "journal_mode=WAL" in result.stdout
+
+
+@pytest.mark.parametrize(("raw", "threshold"), [(None, "5"), ("0", "None"), ("20", "20")])
+def test_postgresql_prepares_hot_statements_unless_told_not_to(tmp_path, raw, threshold):
+    env = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/beacon"}
+    if raw is not None:
+        env["DATABASE_PREPARE_THRESHOLD"] = raw
+    result = load_settings(tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert f"'prepare_threshold': {threshold}" in result.stdout
