@@ -4,36 +4,27 @@ pywebpush's defaults are unsafe for a sender: TTL 0 (the push service drops the 
 the browser is online at that instant) and no timeout (a stuck push service blocks a worker
 forever), and `webpush()` writes `aud`/`exp` into the claims dict it is given. So this module
 builds its own VAPID headers (one signature per push service origin, reused for an hour: signing
-was a tenth of a send's CPU), encrypts with `WebPusher.encode`, and posts with urllib3 (requests
-on top of it cost a fifth of a send's CPU) with an explicit TTL and timeout, over keep-alive
-connections shared by the send threads.
+was a tenth of a send's CPU), encrypts with `WebPusher.encode`, and posts with an explicit TTL and
+timeout over keep-alive connections (campaigns/providers/connections.py; requests, then urllib3,
+cost a fifth of a send's CPU more).
 """
 
 from __future__ import annotations
 
 import binascii
 import email.utils
-import os
+import http.client
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass_environment
 
 import orjson
-import urllib3
 from django.conf import settings
 from py_vapid import VapidException
 from pywebpush import WebPusher, WebPushException
-from urllib3.exceptions import (
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ProxyError,
-    SSLError,
-)
-from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
+from campaigns.providers import connections
 from campaigns.providers.base import Outcome, PushMessage, SendOutcome
 from campaigns.vapid import VapidKeys, vapid_keys
 from contacts.push import push_endpoint_error
@@ -129,20 +120,13 @@ class WebPushProvider:
             # pywebpush and cryptography reject malformed subscription keys this way
             return SendOutcome(Outcome.FAILED, error=f"invalid subscription or VAPID key: {exc}")
         try:
-            response = _pool_for(endpoint).request(
-                "POST",
-                endpoint,
-                body=body,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-                retries=False,  # Beacon's own retries, with backoff and Retry-After
-                redirect=False,  # a redirect leads to an endpoint that was never checked
-            )
-        except (HTTPTimeoutError, NewConnectionError, ProtocolError, ProxyError, SSLError) as exc:
-            return SendOutcome(Outcome.RETRY, error=f"push service unreachable: {exc}")
-        except HTTPError as exc:
+            answer = connections.post(endpoint, body=body, headers=headers, timeout=self.timeout)
+        except connections.ProxyNotSupported as exc:
             return SendOutcome(Outcome.FAILED, error=f"push request failed: {exc}")
-        return response_outcome(response)
+        except (OSError, http.client.HTTPException) as exc:
+            # refused, reset, timed out, a name that does not resolve, TLS, a garbled answer
+            return SendOutcome(Outcome.RETRY, error=f"push service unreachable: {exc}")
+        return response_outcome(answer)
 
     def _headers(self, endpoint: str, message: PushMessage) -> dict[str, str]:
         parts = urlsplit(endpoint)
@@ -172,13 +156,13 @@ class WebPushProvider:
         return headers
 
 
-def response_outcome(response: urllib3.BaseHTTPResponse) -> SendOutcome:
+def response_outcome(answer: connections.Answer) -> SendOutcome:
     """Maps the push service's answer (RFC 8030 section 5, and what FCM and Mozilla send)."""
-    status = response.status
+    status = answer.status
     if status in SENT_STATUSES:
         return SendOutcome(Outcome.SENT, status=status)
-    text = response.data[:200].decode("utf-8", "replace")
-    detail = f"{status} {response.reason or ''}: {text}".strip(" :")
+    text = answer.body[:200].decode("utf-8", "replace")
+    detail = f"{status} {answer.reason}: {text}".strip(" :")
     if 300 <= status < 400:
         error = f"the push service answered with a redirect ({detail})"
         return SendOutcome(Outcome.FAILED, error=error, status=status)
@@ -188,43 +172,9 @@ def response_outcome(response: urllib3.BaseHTTPResponse) -> SendOutcome:
         error = f"the push service refused the payload as too large ({detail})"
         return SendOutcome(Outcome.FAILED, error=error, status=status)
     if status in (408, 429) or status >= 500:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(answer.headers.get("Retry-After"))
         return SendOutcome(Outcome.RETRY, retry_after, f"push service busy ({detail})", status)
     if status in (400, 401, 403):
         error = f"the push service refused the request; check the VAPID keys and subject ({detail})"
         return SendOutcome(Outcome.FAILED, error=error, status=status)
     return SendOutcome(Outcome.FAILED, error=f"unexpected answer ({detail})", status=status)
-
-
-# proxy URL ("" for none) -> its pool manager. urllib3's pools are thread-safe: the send threads
-# share keep-alive connections to each push service, up to PUSH_SEND_CONCURRENCY per host.
-_pools: dict[str, urllib3.PoolManager] = {}
-_proxies: dict[str, str] | None = None
-
-
-def _pool_for(endpoint: str) -> urllib3.PoolManager:
-    """Direct, or through the proxy the environment names for the endpoint (HTTPS_PROXY /
-    HTTP_PROXY, NO_PROXY), as requests would. The environment is read once: scanning it on every
-    request cost a fifth of a send's CPU."""
-    global _proxies
-    if _proxies is None:
-        _proxies = getproxies()
-    parts = urlsplit(endpoint)
-    proxy = _proxies.get(parts.scheme, "")
-    if proxy and proxy_bypass_environment(parts.hostname or "", _proxies):
-        proxy = ""
-    pool = _pools.get(proxy)
-    if pool is None:
-        options = {"num_pools": 64, "maxsize": settings.PUSH_SEND_CONCURRENCY, "retries": False}
-        made = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        pool = _pools.setdefault(proxy, made)  # two threads racing keep the same one
-    return pool
-
-
-def _forget_pools() -> None:
-    """A forked child (a Celery prefork worker) must not share its parent's sockets."""
-    global _pools, _proxies
-    _pools, _proxies = {}, None
-
-
-os.register_at_fork(after_in_child=_forget_pools)

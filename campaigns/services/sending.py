@@ -34,7 +34,7 @@ from campaigns.providers.base import (
 )
 from campaigns.services.dispatch import Claim, deliveries_take_over
 from campaigns.services.quiet_hours import quiet_until
-from campaigns.services.templates import templates_render
+from campaigns.services.templates import CONTACT_FIELDS, templates_render
 from contacts.models import Device
 from events import catalog
 from events.services.builtin import BuiltinEvent, events_record_builtin
@@ -52,11 +52,7 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
     now = now or timezone.now()
     own, ids = deliveries_take_over(claim=claim, now=now)
     report = SendReport()
-    rows = list(
-        Delivery.objects.filter(pk__in=ids)
-        .select_related("campaign", "campaign__app", "contact", "device")
-        .order_by("pk")
-    )
+    rows = _rows(ids)
     facts = _RuleFacts.load(rows, now)
     passed = [row for row in rows if _passes_rules(row, own, now, report, facts)]
     messages, unrenderable = _messages(passed)
@@ -66,6 +62,31 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
     outcomes = list(_send_pool().map(lambda row: _push(row, messages[row.pk], providers), to_send))
     _record(own, [*zip(to_send, outcomes, strict=True), *unrenderable], now, report)
     return report
+
+
+# What sending reads of a delivery, its contact and its device: building every field of three
+# models (a dozen timestamps parsed in Python) was a fifth of a push's CPU.
+_ROW_FIELDS = (
+    *("app_id", "campaign_id", "contact_id", "device_id", "is_test", "event_params"),
+    *("attempts", "open_token"),
+    *(f"contact__{name}" for name in ("custom_fields", *CONTACT_FIELDS)),
+    *("device__platform", "device__subscription", "device__timezone"),
+)
+
+
+def _rows(ids: list[int]) -> list[Delivery]:
+    """The claim's rows with their contacts and devices; the few campaigns (and their apps) are
+    loaded once and shared, not built again for every row."""
+    rows = list(
+        Delivery.objects.filter(pk__in=ids)
+        .select_related("contact", "device")
+        .only(*_ROW_FIELDS)
+        .order_by("pk")
+    )
+    campaigns = Campaign.objects.select_related("app").in_bulk({row.campaign_id for row in rows})
+    for row in rows:
+        row.campaign = campaigns[row.campaign_id]
+    return rows
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -36,8 +36,11 @@ def templates_render(
     scope = {"contact": contact_scope(contact), "event": event_params or {}}
     rendered, errors = {}, {}
     for field, source in templates.items():
+        if not _has_markup(source):  # plain text renders as itself: skip the engine
+            rendered[field] = source or ""
+            continue
         try:
-            rendered[field] = _parse(source or "").render(**scope)
+            rendered[field] = _parse(source).render(**scope)
         except LiquidError as exc:
             errors[field] = [f"cannot be rendered for these values: {str(exc).splitlines()[0]}"]
     if errors:
@@ -45,20 +48,21 @@ def templates_render(
     return rendered
 
 
+# The contact's own fields a template sees (besides its id and custom fields).
+CONTACT_FIELDS = ("external_id", "email", "phone", "country", "language", "timezone")
+
+
 def contact_scope(contact: Contact | None) -> dict:
     """What `{{ contact.x }}` sees: custom fields by name, then the contact's own fields."""
     if contact is None:
         return {}
-    return {
-        **(contact.custom_fields or {}),
-        "id": contact.pk,
-        "external_id": contact.external_id,
-        "email": contact.email,
-        "phone": contact.phone,
-        "country": contact.country,
-        "language": contact.language,
-        "timezone": contact.timezone,
-    }
+    scope = {**(contact.custom_fields or {}), "id": contact.pk}
+    scope.update((name, getattr(contact, name)) for name in CONTACT_FIELDS)
+    return scope
+
+
+def _has_markup(source: str | None) -> bool:
+    return bool(source) and ("{{" in source or "{%" in source)
 
 
 @functools.lru_cache(maxsize=512)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns import tasks as tasks_module
 from campaigns.models import Campaign, Delivery
@@ -21,7 +23,7 @@ from campaigns.services.entries import segment_entries_match
 from campaigns.services.policy import push_policy_update
 from campaigns.services.sending import deliveries_send
 from campaigns.services.triggers import trigger_marks_process
-from contacts.models import Device
+from contacts.models import Contact, Device
 from events import catalog
 from events.models import Event, EventType
 from events.services.event_types import event_type_set_segmentation
@@ -357,6 +359,37 @@ def test_a_broadcast_flows_through_the_tasks_a_few_claims_at_a_time(
     assert sorted(r.endpoint for r in received) == sorted(s["endpoint"] for s in subscriptions)
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 9
     assert max(claimed) <= 4
+
+
+def test_a_claims_queries_do_not_grow_with_its_rows(app, push_service):
+    """Rows, contacts, devices and campaigns are read once per claim (a field the send path
+    reads that the row query left out would cost a query per row)."""
+    for index in range(6):
+        contact_id = track(app, f"user{index}", "page_viewed")
+        Contact.objects.filter(pk=contact_id).update(
+            timezone="Europe/Paris", custom_fields={"first_name": f"U{index}"}
+        )
+        subscribe(app, f"user{index}", subscription=push_service.subscription())
+    active_campaign(
+        app,
+        kind=Campaign.Kind.BROADCAST,
+        name="Sale",
+        title="Hi {{ contact.first_name }} ({{ contact.timezone }}, {{ contact.external_id }})",
+        quiet_start=time(0, 0),
+        quiet_end=time(0, 1),
+    )
+    broadcasts_start_due()
+    small, large = deliveries_claim_due(limit=1)[0], deliveries_claim_due(limit=5)[0]
+    queries = {}
+    noon = datetime.now(UTC).replace(hour=12, minute=0)  # outside the quiet hours in Paris
+    for claim in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            deliveries_send(claim=claim, now=noon)
+        queries[len(claim.delivery_ids)] = len(captured)
+
+    assert queries[1] == queries[5]
+    titles = {received.payload["title"] for received in push_service.wait_for(6)}
+    assert titles == {f"Hi U{index} (Europe/Paris, user{index})" for index in range(6)}
 
 
 def test_a_scheduled_broadcast_waits_for_its_time(app, shopper, push_service):

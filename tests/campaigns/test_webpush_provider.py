@@ -3,17 +3,21 @@ signatures, decrypted and verified on the other side; every answer of the servic
 
 from __future__ import annotations
 
+import base64
+import http.client
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
-import urllib3
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
-from campaigns.providers import provider_for, webpush
+from campaigns.providers import connections, provider_for
 from campaigns.providers.base import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
@@ -185,23 +189,107 @@ def test_a_redirect_fails_for_good_and_says_so(provider, push_service):
 
 
 @pytest.fixture
-def proxy_environment(monkeypatch):
-    """HTTPS_PROXY / NO_PROXY as an operator sets them, read afresh by the provider."""
+def forwarding_proxy():
+    """An HTTP forward proxy on 127.0.0.1 (absolute-form requests, as RFC 9112 3.2.2 has them):
+    records each request line and Proxy-Authorization, and passes the request on."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append((self.path, self.headers.get("Proxy-Authorization")))
+            target = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            headers = {k: v for k, v in self.headers.items() if not k.startswith("Proxy-")}
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
+            upstream.request("POST", target.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def forget_connections():
+    connections.forget()  # read the environment's proxies afresh
+    yield
+    connections.forget()
+
+
+def test_pushes_go_through_the_environments_proxy(
+    provider, push_service, forwarding_proxy, monkeypatch, forget_connections
+):
+    port, seen = forwarding_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://bea%40con:s3cret@127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    subscription = push_service.subscription()
+
+    outcome = provider.send(device(subscription), MESSAGE)
+
+    assert outcome.kind == Outcome.SENT
+    assert push_service.received(subscription)[0].payload["title"] == MESSAGE.title
+    credentials = base64.b64encode(b"bea@con:s3cret").decode()
+    assert seen == [(subscription["endpoint"], f"Basic {credentials}")]
+
+
+def test_no_proxy_hosts_are_reached_directly(
+    provider, push_service, forwarding_proxy, monkeypatch, forget_connections
+):
+    port, seen = forwarding_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    subscription = push_service.subscription()
+
+    assert provider.send(device(subscription), MESSAGE).kind == Outcome.SENT
+    assert seen == []
+
+
+def test_https_endpoints_tunnel_through_the_proxy(monkeypatch, forget_connections):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "push.local")
-    webpush._forget_pools()
-    yield
-    webpush._forget_pools()
+    fcm = urlsplit("https://fcm.googleapis.com/fcm/send/abc")
+    local = urlsplit("https://push.local/send/abc")
+
+    tunnelled = connections._connection(fcm, connections._proxy_for(fcm), 2.0)
+    direct = connections._connection(local, connections._proxy_for(local), 2.0)
+
+    assert (tunnelled.host, tunnelled.port) == ("proxy.internal", 3128)
+    assert tunnelled._tunnel_host == "fcm.googleapis.com"  # CONNECT, then TLS to FCM
+    assert (direct.host, direct._tunnel_host) == ("push.local", None)
 
 
-def test_the_environments_proxy_is_used_unless_no_proxy_names_the_host(proxy_environment):
-    proxied = webpush._pool_for("https://fcm.googleapis.com/fcm/send/abc")
-    direct = webpush._pool_for("https://push.local/send/abc")
+def test_an_https_proxy_fails_with_a_clear_error(
+    provider, push_service, monkeypatch, forget_connections
+):
+    monkeypatch.setenv("HTTP_PROXY", "https://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
 
-    assert isinstance(proxied, urllib3.ProxyManager)
-    assert proxied.proxy.host == "proxy.internal" and proxied.proxy.port == 3128
-    assert not isinstance(direct, urllib3.ProxyManager)
-    assert webpush._pool_for("https://updates.push.services.mozilla.com/wpush/v2/x") is proxied
+    outcome = provider.send(device(push_service.subscription()), MESSAGE)
+
+    assert outcome.kind == Outcome.FAILED
+    assert "only http:// proxies are supported" in outcome.error
+
+
+def test_a_connection_the_push_service_closed_is_replaced(provider, push_service):
+    first, second = push_service.subscription(), push_service.subscription()
+    assert provider.send(device(first), MESSAGE).kind == Outcome.SENT
+    for connection in connections._thread_connections().values():
+        connection.sock.shutdown(socket.SHUT_RD)  # as if the server had closed it while idle
+
+    assert provider.send(device(second), MESSAGE).kind == Outcome.SENT
+    assert len(push_service.received(second)) == 1
 
 
 def test_413_says_the_payload_was_too_large(provider, push_service):
