@@ -40,7 +40,7 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
 CPU seconds used during each phase by the worker, beat, the push service, the bench database's
 PostgreSQL backends, this process and the rest of the machine are printed (from /proc), and the
 1-minute load average before and after. --py-spy DIR samples the worker's processes (py-spy
-from PyPI: .venv/bin/pip install py-spy) during the broadcasts.
+from PyPI: .venv/bin/pip install py-spy) during the trigger and broadcast phases.
 """
 
 from __future__ import annotations
@@ -412,11 +412,12 @@ def sanity_pass(app, service: PushServiceProcess, count: int, campaign_title: st
     say(f"  sanity: {count} pushes arrived with valid VAPID and decrypted to {titles.pop()!r}")
 
 
-def trigger_phase(args, app, service, users: dict[str, str], run: int, groups) -> Repeat:
+def trigger_phase(args, app, service, users: dict[str, str], run: int, groups, spy_pids) -> Repeat:
     """`users`: app user id -> the endpoint path of its device."""
     offset = service.call("count")
     started: dict[str, float] = {}
     interval = 1.0 / args.trigger_rate
+    spies = start_py_spy(args, spy_pids(), f"trigger-{run}") if args.py_spy else []
     with CpuMeter(groups) as meter:
         clock = time.monotonic()
         for i, user in enumerate(users):
@@ -425,6 +426,7 @@ def trigger_phase(args, app, service, users: dict[str, str], run: int, groups) -
             track_purchase(app, user, f"r{run}-o{i}")
             time.sleep(max(0.0, clock - time.monotonic()))
         got = service.wait_for(offset + len(users), timeout=args.timeout) - offset
+    stop_py_spy(spies)
     arrivals = service.call("arrivals", False, offset)
     result = Repeat(trigger_cpu=meter.result)
     by_path = {}
@@ -646,7 +648,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--wait-timeout", type=float, default=600, help="seconds (--wait-quiet)")
     parser.add_argument("--log-dir", help="keep the worker's and beat's logs there")
     parser.add_argument("--log-level", default="WARNING", help="of the worker and beat")
-    parser.add_argument("--py-spy", metavar="DIR", help="sample the worker during broadcasts")
+    parser.add_argument("--py-spy", metavar="DIR", help="sample the worker during the phases")
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     args = parser.parse_args(argv)
     if args.events > args.devices:
@@ -733,7 +735,7 @@ def run(args, var_dir: str) -> int:
             wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
             load_before = os.getloadavg()[0]
             say(f"Run {run_index + 1}: {args.events} trigger events at {args.trigger_rate:g}/s")
-            result = trigger_phase(args, app, service, users, run_index, groups)
+            result = trigger_phase(args, app, service, users, run_index, groups, worker.pids)
             say(
                 f"  p50 {percentile(result.latencies, 0.5) * 1000:.0f} ms, "
                 f"p99 {percentile(result.latencies, 0.99) * 1000:.0f} ms, "
