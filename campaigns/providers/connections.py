@@ -27,6 +27,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass_environment
 
 MAX_ANSWER_BYTES = 64 * 1024  # a push service's answer is a status and a short text
+MAX_CONNECTIONS_PER_THREAD = 64
 
 
 class ProxyNotSupported(ValueError):
@@ -70,6 +71,10 @@ def _connection(parts: SplitResult, proxy: str, timeout: float) -> http.client.H
     key = (parts.scheme, parts.hostname, parts.port, proxy, timeout)
     connection = connections.get(key)
     if connection is None:
+        if len(connections) >= MAX_CONNECTIONS_PER_THREAD:  # origins are few; bounds odd ones
+            for idle in connections.values():
+                idle.close()
+            connections.clear()
         connection = connections[key] = _open(parts, proxy, timeout)
     elif connection.sock is not None and _dropped(connection.sock):
         connection.close()  # the push service closed it while idle; the request reconnects
@@ -78,21 +83,25 @@ def _connection(parts: SplitResult, proxy: str, timeout: float) -> http.client.H
 
 def _open(parts: SplitResult, proxy: str, timeout: float) -> http.client.HTTPConnection:
     https = parts.scheme == "https"
+    # The port always given: http.client would read "::1" as host ":" and port 1.
+    port = parts.port or (443 if https else 80)
     if not proxy:
         if https:
             return http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=timeout, context=_tls_context()
+                parts.hostname, port, timeout=timeout, context=_tls_context()
             )
-        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        return http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
     proxy_parts = urlsplit(proxy)
     if proxy_parts.scheme != "http":
         raise ProxyNotSupported(f"only http:// proxies are supported, not {proxy_parts.scheme}://")
+    proxy_port = proxy_parts.port or 80
     if not https:
-        return http.client.HTTPConnection(proxy_parts.hostname, proxy_parts.port, timeout=timeout)
+        return http.client.HTTPConnection(proxy_parts.hostname, proxy_port, timeout=timeout)
+    # TCP to the proxy, CONNECT, then TLS with the push service itself through the tunnel
     connection = http.client.HTTPSConnection(
-        proxy_parts.hostname, proxy_parts.port, timeout=timeout, context=_tls_context()
+        proxy_parts.hostname, proxy_port, timeout=timeout, context=_tls_context()
     )
-    connection.set_tunnel(parts.hostname, parts.port, headers=_proxy_authorization(proxy))
+    connection.set_tunnel(parts.hostname, port, headers=_proxy_authorization(proxy))
     return connection
 
 
@@ -133,6 +142,8 @@ def _proxy_for(parts: SplitResult) -> str:
     proxy = _proxies.get(parts.scheme, "")
     if proxy and proxy_bypass_environment(parts.hostname or "", _proxies):
         return ""
+    if proxy and "://" not in proxy:  # "proxy:3128", as requests reads it
+        proxy = f"http://{proxy}"
     return proxy
 
 
