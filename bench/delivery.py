@@ -526,6 +526,8 @@ def report(args, repeats: list[Repeat], floors: list[float]) -> str:
     last = median(r.broadcast_last for r in repeats)
     first = median(r.broadcast_first for r in repeats)
     loads = ", ".join(f"{r.load[0]:.2f} -> {r.load[1]:.2f}" for r in repeats)
+    worker_ms = [r.broadcast_cpu.parts["worker"] * 1000 / args.devices for r in repeats]
+    machine_ms = [r.broadcast_cpu.parts["machine"] * 1000 / args.devices for r in repeats]
     lines = [
         f"Code {args.code_version}; {args.devices:,} subscribed contacts, one web push device "
         f"each; worker: prefork, concurrency {args.worker_concurrency}, "
@@ -562,6 +564,13 @@ def report(args, repeats: list[Repeat], floors: list[float]) -> str:
         + " |",
         f"| broadcast: activation to last arrival | **{last:.1f} s** | "
         + ", ".join(f"{r.broadcast_last:.1f}" for r in repeats)
+        + " |",
+        # CPU per push moves less than rates with the host's speed: the figure to compare
+        f"| broadcast: worker CPU per push | {median(worker_ms):.2f} ms | "
+        + ", ".join(f"{ms:.2f}" for ms in worker_ms)
+        + " |",
+        f"| broadcast: machine CPU per push (every process) | {median(machine_ms):.2f} ms | "
+        + ", ".join(f"{ms:.2f}" for ms in machine_ms)
         + " |",
         "",
         "CPU seconds per phase (first run): trigger: "
