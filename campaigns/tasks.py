@@ -16,6 +16,7 @@ from campaigns.services.dispatch import (
 )
 from campaigns.services.entries import segment_entries_match
 from campaigns.services.sending import deliveries_send
+from campaigns.services.triggers import BATCH as TRIGGER_BATCH
 from campaigns.services.triggers import trigger_marks_process
 
 logger = logging.getLogger(__name__)
@@ -24,9 +25,14 @@ logger = logging.getLogger(__name__)
 @shared_task(name="campaigns.tasks.trigger_marks_process_task")
 def trigger_marks_process_task() -> int:
     scheduled, due_now = 0, False
-    while (batch := trigger_marks_process()).marks:
+    while True:
+        batch = trigger_marks_process(limit=TRIGGER_BATCH)
         scheduled += batch.scheduled
         due_now |= batch.due_now
+        # A short batch took every mark there was; marks committed since then nudge a task of
+        # their own (one query and transaction less per nudge than asking again).
+        if batch.marks < TRIGGER_BATCH:
+            break
     if due_now:
         deliveries_dispatch()  # here, not queued: one hop less between an event and its push
     return scheduled
@@ -34,12 +40,16 @@ def trigger_marks_process_task() -> int:
 
 @shared_task(name="campaigns.tasks.deliveries_dispatch_task")
 def deliveries_dispatch_task() -> int:
-    return deliveries_dispatch()
+    """Every 2 seconds (config/schedules.py), and after each full claim of a broadcast."""
+    return deliveries_dispatch(release_expired=True)
 
 
-def deliveries_dispatch() -> int:
-    """Take back expired claims, claim what is due, hand each claim to a send task."""
-    deliveries_release_expired()
+def deliveries_dispatch(*, release_expired: bool = False) -> int:
+    """Claim what is due and hand each claim to a send task. Expired claims are taken back by
+    the periodic run only: a lease is minutes long, and the inline runs (one per trigger batch,
+    broadcast or segment entry) would pay two UPDATEs each for it."""
+    if release_expired:
+        deliveries_release_expired()
     claims = deliveries_claim_due()
     for claim in claims:
         deliveries_send_task.delay(claim.claim_id, claim.delivery_ids)

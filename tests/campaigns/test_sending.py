@@ -25,7 +25,7 @@ from campaigns.services.sending import deliveries_send
 from campaigns.services.triggers import trigger_marks_process
 from contacts.models import Contact, Device
 from events import catalog
-from events.models import Event, EventType
+from events.models import Event, EventType, TriggerMark
 from events.services.event_types import event_type_set_segmentation
 from segments.services import segment_create, segment_refresh
 from tests.campaigns.factories import active_campaign, subscribe, track
@@ -197,6 +197,37 @@ def test_a_claim_whose_worker_died_is_sent_once_after_the_lease(
     deliveries_send(claim=lost)  # the old task finally runs: the rows are no longer its
     assert len(push_service.received()) == 1
     assert Delivery.objects.get().attempts == 2
+
+
+def test_expired_claims_are_taken_back_by_the_periodic_dispatch_only(
+    app, shopper, push_service
+):
+    active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    deliveries_claim_due()  # ... and the worker that claimed it died an hour ago
+    Delivery.objects.update(claimed_at=datetime.now(UTC) - timedelta(hours=1))
+
+    assert tasks_module.deliveries_dispatch() == 0  # inline, after a trigger batch
+    assert Delivery.objects.get().status == Delivery.Status.SENDING
+    assert tasks_module.deliveries_dispatch_task() == 1  # every 2 s (tasks run eagerly here)
+
+    assert len(push_service.wait_for(1)) == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
+
+
+def test_one_trigger_task_run_handles_marks_past_a_batch(app, push_service, monkeypatch):
+    monkeypatch.setattr(tasks_module, "TRIGGER_BATCH", 2)
+    active_campaign(app)
+    for index in range(5):
+        subscribe(app, f"user{index}", subscription=push_service.subscription())
+        track(app, f"user{index}", "purchase_completed")
+
+    assert tasks_module.trigger_marks_process_task() == 5  # batches of 2, 2 and 1
+
+    assert not TriggerMark.objects.exists()
+    assert len(push_service.wait_for(5)) == 5
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(app, shopper, push_service):
