@@ -199,9 +199,7 @@ def test_a_claim_whose_worker_died_is_sent_once_after_the_lease(
     assert Delivery.objects.get().attempts == 2
 
 
-def test_expired_claims_are_taken_back_by_the_periodic_dispatch_only(
-    app, shopper, push_service
-):
+def test_expired_claims_are_taken_back_by_the_periodic_dispatch_only(app, shopper, push_service):
     active_campaign(app)
     track(app, "ann", "purchase_completed")
     trigger_marks_process()
