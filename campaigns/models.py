@@ -133,8 +133,14 @@ class Delivery(models.Model):
         SKIPPED = "skipped", "Skipped"
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deliveries")
+    # No single-column indexes where a composite one starts with the column: each row is written
+    # three times on its way to sent (claim, take-over, outcome), each time in every index.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     device = models.ForeignKey(
         Device, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -155,7 +161,7 @@ class Delivery(models.Model):
     claim = models.UUIDField(null=True, blank=True, help_text="Who holds the row while sending")
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    open_token = models.CharField(max_length=43, unique=True)
+    open_token = models.CharField(max_length=43)  # unique: a constraint (no LIKE index)
     opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
@@ -165,6 +171,7 @@ class Delivery(models.Model):
             models.UniqueConstraint(
                 fields=["campaign", "source", "device"], name="delivery_unique_per_device"
             ),
+            models.UniqueConstraint(fields=["open_token"], name="delivery_open_token"),
         ]
         indexes = [
             models.Index(
@@ -177,8 +184,8 @@ class Delivery(models.Model):
                 condition=models.Q(status="sending"),
                 name="delivery_lease",
             ),
-            models.Index(fields=["contact", "status"], name="delivery_contact_status"),
             models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
+            # also serves the contact's deliveries by status (re-entry, cancel): a few per contact
             models.Index(fields=["contact", "sent_at"], name="delivery_contact_sent"),
         ]
 

@@ -80,7 +80,9 @@ def deliveries_take_over(*, claim: Claim, now: datetime | None = None) -> tuple[
     Delivery.objects.filter(
         pk__in=claim.delivery_ids, status=Delivery.Status.SENDING, claim=claim.claim_id
     ).update(claim=own, claimed_at=now)
-    ids = list(Delivery.objects.filter(claim=own).values_list("pk", flat=True))
+    # by primary key: `claim` has no index (one more index to write at every claim and send)
+    taken = Delivery.objects.filter(pk__in=claim.delivery_ids, claim=own)
+    ids = list(taken.values_list("pk", flat=True))
     return own, ids
 
 
