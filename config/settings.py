@@ -103,6 +103,7 @@ def _database_config() -> dict:
         # and planning it each time. 0 turns them off again (behind such a pooler).
         threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
         config.setdefault("OPTIONS", {})["prepare_threshold"] = threshold or None
+        config["ENGINE"] = "config.postgresql"  # health checks without a round trip
     else:
         raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
     return config

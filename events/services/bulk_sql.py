@@ -9,8 +9,10 @@ an equivalent VALUES list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -86,34 +88,62 @@ def pipeline():
         yield
 
 
+@dataclass(frozen=True)
+class Read:
+    """A PostgreSQL query and what its rows (binary) become; see `read_together`."""
+
+    sql: str
+    params: list
+    result: Callable[[list[tuple]], Any]
+
+
+def read_together(*reads: Read) -> list:
+    """Each read's result, all in one round trip on PostgreSQL (pipeline mode: the queries are
+    sent at once and the server is waited for once; a transaction's BEGIN travels with them)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        cursors = [psycopg.Cursor(connection.connection) for _ in reads]
+        for cursor, read in zip(cursors, reads, strict=True):
+            cursor.execute(read.sql, read.params, binary=True)
+        rows = [cursor.fetchall() for cursor in cursors]
+    return [read.result(found) for read, found in zip(reads, rows, strict=True)]
+
+
 def _json(expression: str) -> str:
     return f"{expression}::jsonb" if _is_postgresql() else expression
 
 
 def stored_fingerprints(app_id: int, fingerprints: list[str]) -> dict[str, tuple[int, str | None]]:
-    """fingerprint -> (contact id, contact's anonymous id) for those already stored.
-
-    On PostgreSQL a join on unnest(): one index probe per fingerprint, whatever the table's size
-    (`fingerprint = ANY(array)` made the planner scan the table once it held 100,000s of rows)."""
+    """fingerprint -> (contact id, contact's anonymous id) for those already stored."""
     if not fingerprints:
         return {}
-    events, contacts = Event._meta.db_table, Contact._meta.db_table
     if _is_postgresql():
-        sql = (
-            f"SELECT e.fingerprint, e.contact_id, c.anonymous_id "
-            f"FROM unnest(%b::text[]) AS f(fingerprint) "
-            f"JOIN {events} e ON e.app_id = %s AND e.fingerprint = f.fingerprint "
-            f"JOIN {contacts} c ON c.id = e.contact_id"
-        )
-        rows = _execute(sql, [fingerprints, app_id], fetch=True)
-    else:
-        placeholders = ", ".join(["%s"] * len(fingerprints))
-        sql = (
-            f"SELECT e.fingerprint, e.contact_id, c.anonymous_id FROM {events} e "
-            f"JOIN {contacts} c ON c.id = e.contact_id "
-            f"WHERE e.app_id = %s AND e.fingerprint IN ({placeholders})"
-        )
-        rows = _execute(sql, [app_id, *fingerprints], fetch=True)
+        return read_together(stored_fingerprints_read(app_id, fingerprints))[0]
+    events, contacts = Event._meta.db_table, Contact._meta.db_table
+    placeholders = ", ".join(["%s"] * len(fingerprints))
+    sql = (
+        f"SELECT e.fingerprint, e.contact_id, c.anonymous_id FROM {events} e "
+        f"JOIN {contacts} c ON c.id = e.contact_id "
+        f"WHERE e.app_id = %s AND e.fingerprint IN ({placeholders})"
+    )
+    return _by_fingerprint(_execute(sql, [app_id, *fingerprints], fetch=True))
+
+
+def stored_fingerprints_read(app_id: int, fingerprints: list[str]) -> Read:
+    """`stored_fingerprints` on PostgreSQL: a join on unnest(), one index probe per fingerprint,
+    whatever the table's size (`fingerprint = ANY(array)` made the planner scan the table once
+    it held 100,000s of rows)."""
+    events, contacts = Event._meta.db_table, Contact._meta.db_table
+    sql = (
+        f"SELECT e.fingerprint, e.contact_id, c.anonymous_id "
+        f"FROM unnest(%b::text[]) AS f(fingerprint) "
+        f"JOIN {events} e ON e.app_id = %s AND e.fingerprint = f.fingerprint "
+        f"JOIN {contacts} c ON c.id = e.contact_id"
+    )
+    return Read(sql, [fingerprints, app_id], _by_fingerprint)
+
+
+def _by_fingerprint(rows: list[tuple]) -> dict[str, tuple[int, str | None]]:
     return {
         fingerprint: (contact_id, anonymous_id) for fingerprint, contact_id, anonymous_id in rows
     }

@@ -2,7 +2,8 @@
 
 Per batch, whatever its size, the work is a fixed number of statements (see docs/architecture.md):
 1. validate each payload in plain Python and compute its fingerprint;
-2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT);
+2. drop duplicates: repeated fingerprints within the batch and ones already stored (one SELECT,
+   sent with the next on PostgreSQL);
 3. read the event types and attributes involved (one SELECT, see schema.py; unknown names are
    registered);
 4. type the params (declared, prefixed or discovered attribute types);
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,7 +38,7 @@ from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
-from events.services.schema import schema_get
+from events.services.schema import schema_get, schema_read
 from events.services.stats import EventStats
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
@@ -175,8 +176,8 @@ class _Batch:
         self.trigger_marks = 0
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
-        fresh = self._drop_duplicates(items, results)
-        self._load_types({item.name for item in fresh.values()})
+        stored = self._read_stored_and_schema(items)
+        fresh = self._drop_duplicates(items, results, stored)
         fresh = self._type_params(fresh, results)
         self._resolve_contacts(fresh, results)
         created = {id(c) for c in self.resolver.flush()}
@@ -212,13 +213,35 @@ class _Batch:
         }
         transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload), robust=True)
 
-    # 2. Duplicates ---------------------------------------------------------------------------
-    def _drop_duplicates(self, items, results) -> dict[int, EventInput]:
+    # 2 and 3. The stored duplicates and the schema -------------------------------------------
+    def _read_stored_and_schema(self, items: dict[int, EventInput]) -> dict:
+        """The batch's fingerprints already stored (see `_drop_duplicates`), and its event types
+        and attributes into self.types and self.attributes (unknown names registered). Read for
+        every item, duplicates included: on PostgreSQL both reads, with the transaction's BEGIN,
+        then cost one round trip (three apart: ~8% of a single event's CPU)."""
+        fingerprints = sorted({item.fingerprint for item in items.values()})
+        # with the built-in events resolving contacts and devices may add
+        names = {item.name for item in items.values()} | {
+            catalog.APP_OPEN,
+            catalog.OPT_IN,
+            catalog.OPT_OUT,
+        }
+        if fingerprints and connection.vendor == "postgresql":
+            stored, (self.types, self.attributes) = bulk_sql.read_together(
+                bulk_sql.stored_fingerprints_read(self.app.pk, fingerprints),
+                schema_read(app_id=self.app.pk, names=names),
+            )
+        else:
+            stored = bulk_sql.stored_fingerprints(self.app.pk, fingerprints)
+            self.types, self.attributes = schema_get(app=self.app, names=names)
+        self._register_types(names)
+        return stored
+
+    def _drop_duplicates(self, items, results, stored: dict) -> dict[int, EventInput]:
         first_index: dict[str, int] = {}
         for index, item in items.items():
             results[index].fingerprint = item.fingerprint
             first_index.setdefault(item.fingerprint, index)
-        stored = bulk_sql.stored_fingerprints(self.app.pk, list(first_index))
         fresh = {}
         for index, item in items.items():
             result = results[index]
@@ -232,10 +255,7 @@ class _Batch:
                 fresh[index] = item
         return fresh
 
-    # 3. Event types and attributes -----------------------------------------------------------
-    def _load_types(self, names: set[str]) -> None:
-        names |= {catalog.APP_OPEN, catalog.OPT_IN, catalog.OPT_OUT}
-        self.types, self.attributes = schema_get(app=self.app, names=names)
+    def _register_types(self, names: set[str]) -> None:
         missing = [
             EventType(
                 app=self.app,

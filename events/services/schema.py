@@ -16,8 +16,9 @@ from __future__ import annotations
 from django.db import connection
 
 from contacts.models import App
-from contacts.services.identity import fetch_binary, from_row, select_list
+from contacts.services.identity import from_row, select_list
 from events.models import EventAttribute, EventType
+from events.services.bulk_sql import Read, read_together
 
 Types = dict[str, EventType]
 Attributes = dict[tuple[int, str], EventAttribute]
@@ -32,16 +33,17 @@ def schema_get(*, app: App, names: set[str]) -> tuple[Types, Attributes]:
         types = {t.name: t for t in EventType.objects.filter(app=app, name__in=names)}
         attributes = EventAttribute.objects.filter(event_type__in=list(types.values()))
         return types, {(a.event_type_id, a.name): a for a in attributes}
-    return _schema_from_rows(_fetch(app.id, sorted(names)))
+    return read_together(schema_read(app_id=app.id, names=names))[0]
 
 
-def _fetch(app_id: int, names: list[str]) -> list[tuple]:
+def schema_read(*, app_id: int, names: set[str]) -> Read:
+    """`schema_get` on PostgreSQL, as a read that can share a round trip with others."""
     sql = (
         f"SELECT {select_list(EventType, 't')}, {select_list(EventAttribute, 'a')} "
         f"FROM {EventType._meta.db_table} t LEFT JOIN {EventAttribute._meta.db_table} a "
         f"ON a.event_type_id = t.id WHERE t.app_id = %s AND t.name = ANY(%s::text[])"
     )
-    return fetch_binary(sql, [app_id, names])
+    return Read(sql, [app_id, sorted(names)], _schema_from_rows)
 
 
 def _schema_from_rows(rows: list[tuple]) -> tuple[Types, Attributes]:
