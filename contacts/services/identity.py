@@ -228,6 +228,7 @@ def _contacts_by_columns(app_id: int, wanted: dict[str, set]) -> list[Contact]:
     return [from_row(Contact, row) for row in fetch_binary(sql, params)]
 
 
+@functools.cache
 def select_list(model, alias: str) -> str:
     """The model's concrete columns for a raw SELECT (JSON as text: Django parses JSON text)."""
     columns = []
