@@ -104,7 +104,8 @@ class Read:
 
 def read_together(*reads: Read) -> list:
     """Each read's result, all in one round trip on PostgreSQL (pipeline mode: the queries are
-    sent at once and the server is waited for once; a transaction's BEGIN travels with them)."""
+    sent at once and the server is waited for once). A transaction's BEGIN still goes first on
+    its own: psycopg waits for it even in pipeline mode."""
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         cursors = [psycopg.Cursor(connection.connection) for _ in reads]

@@ -217,8 +217,8 @@ class _Batch:
     def _read_stored_and_schema(self, items: dict[int, EventInput]) -> dict:
         """The batch's fingerprints already stored (see `_drop_duplicates`), and its event types
         and attributes into self.types and self.attributes (unknown names registered). Read for
-        every item, duplicates included: on PostgreSQL both reads, with the transaction's BEGIN,
-        then cost one round trip (three apart: ~8% of a single event's CPU)."""
+        every item, duplicates included: on PostgreSQL both reads then cost one round trip (a
+        round trip is ~90 us of Python and ~55 us of PostgreSQL's CPU here)."""
         fingerprints = sorted({item.fingerprint for item in items.values()})
         # with the built-in events resolving contacts and devices may add
         names = {item.name for item in items.values()} | {
