@@ -241,17 +241,22 @@ def start_celery(args, env: dict[str, str], var_dir: str) -> tuple[Celery, Celer
 # --------------------------------------------------------------------------------------------
 
 
-def redis_pids() -> list[int]:
-    pids = []
+def _command_lines():
+    """(pid, command line as bytes) of every process still there."""
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+                yield int(entry.name), Path(f"/proc/{entry.name}/cmdline").read_bytes()
             except OSError:
                 continue
-            words = command.replace(b"\0", b" ").split()
-            if words and words[0].endswith(b"redis-server"):
-                pids.append(int(entry.name))
+
+
+def redis_pids() -> list[int]:
+    pids = []
+    for pid, command in _command_lines():
+        words = command.replace(b"\0", b" ").split()
+        if words and words[0].endswith(b"redis-server"):
+            pids.append(pid)
     return pids
 
 
@@ -260,18 +265,13 @@ def postgres_pids(dbname: str) -> list[int]:
     writer, checkpointer, background writer); not other databases' backends."""
     marker = f" {dbname} ".encode()
     pids = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                title = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if not title.startswith(b"postgres: "):
-                continue
-            # a backend's title: "postgres: 15/main: user db 127.0.0.1(port) state" (or [local])
-            backend = b"(" in title or b"[local]" in title
-            if marker in title or not backend:
-                pids.append(int(entry.name))
+    for pid, title in _command_lines():
+        if not title.startswith(b"postgres: "):
+            continue
+        # a backend's title: "postgres: 15/main: user db 127.0.0.1(port) state" (or [local])
+        backend = b"(" in title or b"[local]" in title
+        if marker in title or not backend:
+            pids.append(pid)
     return pids
 
 
