@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test lint schema bench-ingest clean
 
+# Development and tests: Beacon's settings default to production (no fallbacks); DEBUG=true
+# turns on the embedded defaults (SQLite and a filesystem broker under var/).
+run test lint schema: export DEBUG ?= true
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -20,6 +24,7 @@ run: $(STAMP)
 
 ## Set up and run the whole test suite (SQLite by default; DATABASE_URL for PostgreSQL).
 test: $(STAMP)
+	scripts/test-tools.sh
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -157,8 +157,9 @@ def worker_env(args, var_dir: str) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=os.environ.get("SECRET_KEY") or f"bench-{random.getrandbits(128):032x}",
         WEBPUSH_ALLOW_HTTP_LOCALHOST="true",
+        BEACON_PUBLIC_URL="http://127.0.0.1:8000",
         LOG_LEVEL="WARNING",
-        BEACON_VAR_DIR=var_dir,  # the VAPID key pair is generated there once, shared by all
+        BEACON_VAR_DIR=var_dir,
         PYTHONUNBUFFERED="1",
     )
     if args.push_send_concurrency:
@@ -741,7 +742,7 @@ def run(args, var_dir: str) -> int:
 
     call_command("migrate", verbosity=0)
     periodic_tasks_install()  # what `manage.py beacon_setup` does at deploy
-    vapid_keys()
+    vapid_keys()  # and the VAPID key pair, in the database the workers share
     app = app_create(name="Delivery bench", tenant_id="delivery-bench")
     service = PushServiceProcess()
     worker = beat = None

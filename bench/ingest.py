@@ -614,6 +614,10 @@ def server_env(args, var_dir: str) -> dict[str, str]:
         DATABASE_URL=args.database_url,
         DEBUG="false",
         SECRET_KEY=f"bench-{random.getrandbits(128):032x}",
+        # Production settings, served over plain http on loopback (no TLS proxy in front).
+        CELERY_BROKER_URL="filesystem://",
+        BEACON_PUBLIC_URL="http://127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
         BEACON_VAR_DIR=var_dir,

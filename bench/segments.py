@@ -1025,6 +1025,8 @@ def configure_django(args, var_dir: str) -> list[str]:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["DEBUG"] = "false"  # no query log
     os.environ.setdefault("SECRET_KEY", "segments-bench")
+    os.environ.setdefault("BEACON_PUBLIC_URL", "http://127.0.0.1:8000")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # bench/dashboard.py's client: http
     # segment_create enqueues a refresh on commit: keep those messages out of the shared var/.
     os.environ["BEACON_VAR_DIR"] = var_dir
     os.environ["CELERY_BROKER_URL"] = "filesystem://"

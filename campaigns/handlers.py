@@ -1,11 +1,13 @@
 """Subscriptions (wired in CampaignsConfig.ready): ingest's trigger marks and segment entries
 nudge their matchers right after commit. Best effort: the periodic sweeps find whatever a lost
-nudge leaves behind."""
+nudge leaves behind. And `manage.py beacon_setup` creates the VAPID key pair once."""
 
 from __future__ import annotations
 
 import logging
 
+from campaigns.vapid import vapid_keys_setup
+from contacts.signals import setup_requested
 from events.signals import events_ingested
 from segments.signals import segment_membership_changed
 
@@ -33,6 +35,11 @@ def _enqueue(task) -> None:
         logger.exception("could not enqueue %s; the periodic sweep will catch up", task.name)
 
 
+def _on_setup_requested(sender, **kwargs) -> None:
+    vapid_keys_setup()
+
+
 def connect() -> None:
+    setup_requested.connect(_on_setup_requested, dispatch_uid="campaigns.vapid")
     events_ingested.connect(_on_events_ingested, dispatch_uid="campaigns.triggers")
     segment_membership_changed.connect(_on_membership_changed, dispatch_uid="campaigns.entries")

@@ -1,5 +1,5 @@
-"""Campaigns (what to send, to whom, when) and Deliveries (one push to one device: the database
-row is the timer, the lock and the log)."""
+"""Campaigns (what to send, to whom, when), Deliveries (one push to one device: the database row
+is the timer, the lock and the log) and the VAPID key pair they are signed with."""
 
 from __future__ import annotations
 
@@ -191,3 +191,31 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} -> {self.contact_id} ({self.status})"
+
+
+class VapidKeyPair(models.Model):
+    """The VAPID key pair every web push is signed with and browsers subscribe with, shared by all
+    hosts (campaigns/vapid.py). One active row; a rotation retires it and forgets its private key,
+    keeping the row as a record of when the browsers subscribed before had to subscribe again."""
+
+    # URL-safe base64 (no padding) of the uncompressed P-256 point: the `applicationServerKey`
+    public_key = models.CharField(max_length=100)
+    # URL-safe base64 (no padding) of the raw 32-byte private value; blank once retired
+    private_key = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "VAPID key pair"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two processes creating the first pair at once keep one: the other's insert fails.
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="vapid_key_pair_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"VAPID key pair of {self.created_at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,18 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_required(name: str, development_default: str, *, debug: bool) -> str:
+    """A variable that production must set; only with DEBUG=true does it fall back."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not debug:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is false (`make run` and `make test` set DEBUG=true)"
+        )
+    return development_default
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

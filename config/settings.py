@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from common.logging import FORMATTERS
+from config.broker import use_for_filesystem_urls
+from config.env import env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
-    SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+# Production is the default: a process started without DEBUG=true finds no embedded fallback
+# and refuses to start without SECRET_KEY, DATABASE_URL and CELERY_BROKER_URL. `make run` and
+# `make test` set DEBUG=true (Makefile), and with it the embedded SQLite and broker under var/.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_required(
+    "SECRET_KEY", "insecure-development-key-set-SECRET_KEY-in-production", debug=DEBUG
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
@@ -45,11 +49,20 @@ INSTALLED_APPS = [
     "segments",
     "campaigns",
     "dashboard.apps.DashboardConfig",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
+    # First: probes answer before the host check and the HTTPS redirect (monitoring/middleware.py).
+    "monitoring.middleware.HealthProbeMiddleware",
+    "monitoring.middleware.RequestLogMiddleware",  # one line a request
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware: answers preflights
+    # Before WhiteNoise and CommonMiddleware, which answer without calling what follows: CORS
+    # headers on the SDK's static files, and preflights.
+    "corsheaders.middleware.CorsMiddleware",
+    # Static files from the web process itself (the admin's CSS and JS, the SDK, the API docs):
+    # no separate file server to set up. Compressed and hashed by collectstatic in production.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,7 +91,7 @@ TEMPLATES = [
 
 
 def _database_config() -> dict:
-    url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'beacon.sqlite3'}")
+    url = env_required("DATABASE_URL", f"sqlite:///{VAR_DIR / 'beacon.sqlite3'}", debug=DEBUG)
     try:
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     except ValueError as exc:
@@ -122,7 +135,34 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Production serves what `collectstatic` wrote: hashed names, cached for ever by browsers, with
+# gzip and brotli copies. The SDK's own URL (/static/beacon/beacon.js, pasted into customers'
+# pages) keeps its unhashed name and WhiteNoise's short max-age, so an upgrade reaches them.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "config.storage.StaticStorage"
+    },
+}
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 300)
+# Development (and `make test`): the apps' static folders as they are, no collectstatic.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+
+# HTTPS. Safe by default in production; each can be turned off for a deployment that needs it.
+# Behind a TLS-terminating proxy, name the header it sets (X-Forwarded-Proto), or every request
+# looks like plain http and SECURE_SSL_REDIRECT loops.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 
 # The ingest endpoints read the body themselves and answer 413 past their own limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
@@ -160,15 +200,19 @@ CORS_ALLOW_CREDENTIALS = False
 
 # Celery: Redis in production, a serverless filesystem broker by default.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_required("CELERY_BROKER_URL", "filesystem://", debug=DEBUG)
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    # kombu's own filesystem transport loses messages under concurrent producers (config/broker.py).
+    use_for_filesystem_urls()
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
+        "processed_folder": str(BROKER_DIR / "processed"),  # same filesystem: claims are renames
         "store_processed": False,
+        "control_folder": str(BROKER_DIR / "control"),  # kombu's default is relative to the cwd
+        "polling_interval": 0.1,  # an idle worker looks every 0.1 s (kombu: 1 s): prompt nudges
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured(
@@ -196,11 +240,10 @@ SEGMENTATION_MAX_EVENTS = env_int("SEGMENTATION_MAX_EVENTS", 50, minimum=1)
 # How often every segment is fully recomputed (time passing changes memberships).
 SEGMENT_REFRESH_SECONDS = env_int("SEGMENT_REFRESH_SECONDS", 60, minimum=5)
 
-# Web push (VAPID). Unset keys are generated once into var/vapid-keys.json (campaigns/vapid.py).
+# Web push (VAPID). Unset keys: one pair in the database, for every host (campaigns/vapid.py).
 VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")  # URL-safe base64 of the P-256 point
 VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")  # URL-safe base64 of the raw key, or PEM
 VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:admin@localhost")
-VAPID_KEYS_FILE = VAR_DIR / "vapid-keys.json"
 # Browsers hand out https endpoints only; local push services in tests and dev speak http.
 WEBPUSH_ALLOW_HTTP_LOCALHOST = env_bool("WEBPUSH_ALLOW_HTTP_LOCALHOST", DEBUG)
 if bool(VAPID_PUBLIC_KEY) != bool(VAPID_PRIVATE_KEY):
@@ -211,7 +254,11 @@ if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
     )
 
 # Where browsers reach Beacon: the service worker reports opens to this base URL.
-BEACON_PUBLIC_URL = env_str("BEACON_PUBLIC_URL", "http://127.0.0.1:8000")
+BEACON_PUBLIC_URL = env_required("BEACON_PUBLIC_URL", "http://127.0.0.1:8000", debug=DEBUG)
+# Admin forms posted through a proxy that rewrites Host still pass the CSRF origin check.
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", ["{0.scheme}://{0.netloc}".format(urlsplit(BEACON_PUBLIC_URL))]
+)
 # A delivery claimed longer ago than this is taken back and retried (its worker died). Longer
 # than a send task can take: CLAIM_BATCH pushes, PUSH_SEND_CONCURRENCY at a time, each bounded
 # by the push timeout.
@@ -222,9 +269,30 @@ PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 10, minimum=1)
 # Where `make run` keeps the demo credentials so they can be shown at every start (dev only).
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 
+# Metrics and logs (docs/operations.md).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers 404 while unset; Prometheus sends `Authorization: Bearer <token>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# text, or json: one JSON object per line.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in FORMATTERS:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json")
+# One line per request and per task at INFO, whatever LOG_LEVEL says; false: only past LOG_LEVEL.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"beacon": {"()": FORMATTERS[LOG_FORMAT]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "beacon"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print its lines twice, unformatted.
+        "django": {"handlers": [], "level": "INFO"},
+        **{
+            name: {"level": "INFO" if LOG_REQUESTS else "NOTSET"}
+            for name in ("beacon.request", "beacon.task")
+        },
+    },
 }
+# Workers keep the handler above (and so LOG_FORMAT) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

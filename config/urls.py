@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from campaigns import views as campaign_views
+from dashboard import views as dashboard_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,4 +17,7 @@ urlpatterns = [
     # Development aids, answered only with DEBUG (see campaigns/views.py).
     path("demo/", campaign_views.demo_page, name="sdk-demo"),
     path("beacon-sw.js", campaign_views.service_worker, name="service-worker"),
+    # Operations: /healthz, /readyz, /metrics (docs/operations.md), and the favicon.
+    path("", include("monitoring.urls")),
+    path("favicon.ico", dashboard_views.favicon, name="favicon"),
 ]

@@ -16,6 +16,7 @@ from django.db.models import BooleanField, F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from common import metrics
 from contacts.models import App, Contact
 from events.models import ContactEventStats
 from segments.conditions.compiled import tree_conditions
@@ -99,6 +100,7 @@ def segment_schedule_refresh(*, segment: Segment) -> None:
 
 
 # Refresh --------------------------------------------------------------------------------------
+@metrics.SEGMENT_REFRESH_SECONDS.labels(kind="full").time()
 def segment_refresh(*, segment: Segment, now: datetime | None = None) -> RefreshResult:
     """Recompute the whole segment and apply the difference to its membership. The compute runs
     under the segment's lock, so an incremental update cannot land between compute and apply."""
@@ -125,6 +127,7 @@ def segments_forget_contact(*, contact_id: int, now: datetime | None = None) -> 
             _apply(locked, set(), {contact_id}, now)
 
 
+@metrics.SEGMENT_REFRESH_SECONDS.labels(kind="contacts").time()
 def segments_refresh_contacts(
     *,
     app: App,

@@ -98,7 +98,7 @@ class CeleryProcess:
 
 
 class CeleryProcesses:
-    """Workers and beat for one test, sharing a var dir (hence VAPID keys) and `env`."""
+    """Workers and beat for one test, sharing a var dir and `env`."""
 
     def __init__(self, var_dir: Path, **env: str) -> None:
         self.var_dir = var_dir

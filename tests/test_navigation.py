@@ -29,6 +29,7 @@ ADMIN_MENU = MARKETER_MENU | {
     "/admin/contacts/apikey/",
     "/admin/contacts/identifierrule/",
     "/admin/campaigns/pushpolicy/",
+    "/admin/campaigns/vapidkeypair/",
 }
 LINK = re.compile(r'href="((?:/admin/|\?)[^"#]*)"')
 NOT_FOLLOWED = ("/admin/logout/", "/admin/jsi18n/", "/admin/r/")

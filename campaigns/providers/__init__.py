@@ -10,11 +10,17 @@ from campaigns.providers.base import Provider
 # children, instead of each child paying pywebpush's and cryptography's imports (most of a
 # second on this machine) on the push it is sending.
 from campaigns.providers.webpush import WebPushProvider
+from campaigns.vapid import VapidKeys, vapid_keys
 
 
-@functools.cache
 def provider_for(platform: str) -> Provider | None:
-    """The provider for a `Device.platform` (one per process), or None if there is none yet."""
+    """The provider for a `Device.platform`, or None if there is none yet."""
     if platform == "web":
-        return WebPushProvider()
+        return _web_push_provider(vapid_keys())
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _web_push_provider(keys: VapidKeys) -> WebPushProvider:
+    # One per process and key pair: after a rotation the next send signs with the new pair.
+    return WebPushProvider(keys)

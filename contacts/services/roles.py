@@ -35,7 +35,7 @@ MARKETER_PERMISSIONS = [
 ]
 
 # Also the app's set-up: apps, API keys, mapping rules, the segmentation allowlist and attribute
-# types, the push policy; and deleting what marketers build.
+# types, the push policy, the VAPID keys (shared by all apps); and deleting what marketers build.
 ADMIN_PERMISSIONS = [
     *MARKETER_PERMISSIONS,
     "contacts.view_app",
@@ -55,6 +55,8 @@ ADMIN_PERMISSIONS = [
     "campaigns.delete_campaign",
     "campaigns.view_pushpolicy",
     "campaigns.change_pushpolicy",
+    "campaigns.view_vapidkeypair",
+    "campaigns.change_vapidkeypair",  # rotating it: the admin changes nothing else
 ]
 
 ROLES: dict[str, list[str]] = {MARKETER: MARKETER_PERMISSIONS, ADMIN: ADMIN_PERMISSIONS}

@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import validation_error_response
+from common import metrics
+from config.api import ValidationFailed, validation_error_response
 from contacts.api.auth import HasIngestScope
 from events.api.serializers import (
     EventAcceptedSerializer,
@@ -21,7 +22,14 @@ from events.services.ingest import events_ingest
 MAX_BATCH = 1000
 
 
-class EventTrackView(APIView):
+class _IngestView(APIView):
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)  # the one error shape (config/api.py)
+        metrics.ingest_rejected(reason=response.data["error"])
+        return response
+
+
+class EventTrackView(_IngestView):
     permission_classes = [HasIngestScope]
     max_body_bytes = 1_000_000
 
@@ -33,7 +41,7 @@ class EventTrackView(APIView):
         return Response(accepted_payload(result))
 
 
-class EventBatchView(APIView):
+class EventBatchView(_IngestView):
     permission_classes = [HasIngestScope]
     max_body_bytes = 10_000_000
 
@@ -41,8 +49,8 @@ class EventBatchView(APIView):
     def post(self, request):
         events = request.data.get("events") if isinstance(request.data, dict) else None
         if not isinstance(events, list) or not events:
-            return validation_error_response({"events": ["must be a non-empty list of events"]})
+            raise ValidationFailed({"events": ["must be a non-empty list of events"]})
         if len(events) > MAX_BATCH:
-            return validation_error_response({"events": [f"at most {MAX_BATCH} events a batch"]})
+            raise ValidationFailed({"events": [f"at most {MAX_BATCH} events a batch"]})
         results = events_ingest(app=request.user.app, payloads=events)
         return Response({"results": [batch_item_payload(r) for r in results]})

@@ -31,6 +31,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common import metrics
 from contacts.models import App, Contact
 from contacts.services.devices import DeviceRegistry
 from contacts.services.identity import IdentityResolver
@@ -151,6 +152,7 @@ def events_ingest(
             time.sleep(random.uniform(0, RETRY_PAUSE * attempt))
     for index, result in attempt_results.items():
         results[index] = result
+    metrics.ingest_observed(app=app.tenant_id, results=results)
     return results
 
 

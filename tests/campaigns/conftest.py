@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from campaigns.vapid import VapidKeys
+from campaigns.vapid import VapidKeys, vapid_keys_cache_clear
 from tests.campaigns.push_service import LocalPushService, b64encode
 
 
@@ -27,3 +27,18 @@ def vapid() -> VapidKeys:
     )
     raw_private = private.private_numbers().private_value.to_bytes(32, "big")
     return VapidKeys(b64encode(public), b64encode(raw_private), "mailto:ops@example.com")
+
+
+@pytest.fixture
+def fresh_vapid_cache():
+    """A process that has not read the stored VAPID key pair yet (as after a restart)."""
+    vapid_keys_cache_clear()
+    yield
+    vapid_keys_cache_clear()
+
+
+@pytest.fixture
+def environment_vapid_keys(settings, vapid) -> VapidKeys:
+    """VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY set (to `vapid`'s pair)."""
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = vapid.public_key, vapid.private_key
+    return vapid

@@ -507,7 +507,7 @@ def test_a_message_the_protocol_cannot_carry_is_refused(fields):
         PushMessage(title="t", **fields)
 
 
-def test_web_devices_have_the_web_push_provider():
+def test_web_devices_have_the_web_push_provider(db):  # signing with the stored key pair
     assert isinstance(provider_for(Device.Platform.WEB), WebPushProvider)
     assert provider_for(Device.Platform.IOS) is None
 

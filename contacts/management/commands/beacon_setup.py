@@ -1,5 +1,7 @@
-"""Install the periodic tasks and the roles and, with --demo (used by `make run`), create once a
-demo app with an admin user, a marketer user and API keys, then print the credentials.
+"""Install the periodic tasks and the roles, let the other apps set up what they need
+(contacts.signals.setup_requested: campaigns creates the VAPID key pair once) and, with --demo
+(used by `make run`), create once a demo app with an admin user, a marketer user and API keys,
+then print the credentials.
 
 The demo credentials are kept in a git-ignored file under var/ so that every start can show them
 again; this is for local development only and is refused when DEBUG is false.
@@ -16,11 +18,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.vapid import vapid_keys
 from config.schedules import periodic_tasks_install
 from contacts.models import ApiKey, App
 from contacts.services.apps import api_key_create, api_key_revoke, app_create, hash_api_key
 from contacts.services.roles import ADMIN, MARKETER, roles_install
+from contacts.signals import setup_requested
 
 DEMO_TENANT = "demo"
 DEMO_USER = "admin"
@@ -37,7 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args, demo: bool, url: str, **options):
         periodic_tasks_install()
         groups = roles_install()
-        vapid_keys()  # generated once into var/ unless the settings give a pair
+        setup_requested.send(sender=self.__class__)
         if not demo:
             return
         if not settings.DEBUG:

@@ -1,0 +1,1 @@
+"""Cross-cutting code below the domain apps: it imports none of them."""
