@@ -372,6 +372,7 @@ def configure_django(env: dict[str, str]) -> None:
         "DEBUG",
         "SECRET_KEY",
         "WEBPUSH_ALLOW_HTTP_LOCALHOST",
+        "BEACON_PUBLIC_URL",
         "BEACON_VAR_DIR",
         "LOG_LEVEL",
     ):

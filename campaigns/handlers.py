@@ -1,31 +1,56 @@
-"""Subscriptions (wired in CampaignsConfig.ready): ingest's trigger marks and segment entries
-nudge their matchers right after commit. Best effort: the periodic sweeps find whatever a lost
-nudge leaves behind. And `manage.py beacon_setup` creates the VAPID key pair once."""
+"""Subscriptions (wired in CampaignsConfig.ready), and the one module of campaigns that enqueues
+its tasks: stored events get their trigger marks in their own transaction (events/hooks.py); the
+marks, segment entries, an activated broadcast and a test push nudge their task right after
+commit. Best effort: the periodic sweeps find whatever a lost nudge leaves behind. And
+`manage.py beacon_setup` creates the VAPID key pair once."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
+from django.db import transaction
+
+from campaigns.models import Campaign
+from campaigns.services.trigger_marks import trigger_marks_leave
+from campaigns.signals import campaign_activated, test_push_scheduled
+from campaigns.tasks import (
+    broadcasts_start_due_task,
+    deliveries_dispatch_task,
+    segment_entries_match_task,
+    trigger_marks_process_task,
+)
 from campaigns.vapid import vapid_keys_setup
 from contacts.signals import setup_requested
-from events.signals import events_ingested
+from events.hooks import StoredEvent, on_events_stored
 from segments.signals import segment_membership_changed
 
 logger = logging.getLogger(__name__)
 
 
-def _on_events_ingested(sender, trigger_marks: int = 0, **kwargs) -> None:
-    if trigger_marks:
-        from campaigns.tasks import trigger_marks_process_task
+def _on_events_stored(app_id: int, events: Sequence[StoredEvent], now: datetime) -> None:
+    marks_left = trigger_marks_leave(app_id=app_id, events=events, now=now)
+    transaction.on_commit(lambda: _nudge_matcher(marks_left), robust=True)
 
+
+def _nudge_matcher(marks_left: Callable[[], int]) -> None:
+    if marks_left():
         _enqueue(trigger_marks_process_task)
 
 
 def _on_membership_changed(sender, entered, **kwargs) -> None:
     if entered:
-        from campaigns.tasks import segment_entries_match_task
-
         _enqueue(segment_entries_match_task)
+
+
+def _on_campaign_activated(sender, campaign: Campaign, **kwargs) -> None:
+    if campaign.kind == Campaign.Kind.BROADCAST:
+        _enqueue(broadcasts_start_due_task)
+
+
+def _on_test_push_scheduled(sender, **kwargs) -> None:
+    _enqueue(deliveries_dispatch_task)
 
 
 def _enqueue(task) -> None:
@@ -41,5 +66,7 @@ def _on_setup_requested(sender, **kwargs) -> None:
 
 def connect() -> None:
     setup_requested.connect(_on_setup_requested, dispatch_uid="campaigns.vapid")
-    events_ingested.connect(_on_events_ingested, dispatch_uid="campaigns.triggers")
+    on_events_stored(_on_events_stored, uid="campaigns.triggers")
     segment_membership_changed.connect(_on_membership_changed, dispatch_uid="campaigns.entries")
+    campaign_activated.connect(_on_campaign_activated, dispatch_uid="campaigns.broadcasts")
+    test_push_scheduled.connect(_on_test_push_scheduled, dispatch_uid="campaigns.test_push")

@@ -24,7 +24,12 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class FastJSONParser(BaseParser):
-    """JSON via orjson; refuses bodies over the view's `max_body_bytes` (default 1 MB) with 413."""
+    """JSON via orjson; refuses bodies over the view's `max_body_bytes` (default 1 MB) with 413.
+
+    It reads DRF's stream (the request itself), bounded, and never `request.body`: so Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE, meant for forms, leaves a 10 MB batch alone, and a body past the
+    view's limit is refused without being read whole. Nothing may read `request.body` of an API
+    request before the parser (a middleware would make DRF read it, and Django raise a 400)."""
 
     media_type = "application/json"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from common.admin.scope import AppScope
 from contacts.models import App
 
 # The app chosen in the header (dashboard/sites.py); none means all of the user's apps.
@@ -34,3 +35,8 @@ def scoped_apps(request: HttpRequest) -> QuerySet[App]:
     apps = visible_apps(request)
     app = current_app(request)
     return apps.filter(pk=app.pk) if app is not None else apps
+
+
+# The admin framework (common/admin) scopes every page by these rules without importing contacts;
+# ContactsConfig.ready hands them over.
+APP_SCOPE = AppScope(model=App, visible=visible_apps, current=current_app, scoped=scoped_apps)

@@ -1,8 +1,9 @@
 """The admin for apps, API keys, contacts, devices and identifier rules.
 
 Writes go through the same services as the API. Staff who are not superusers see only the apps
-they are members of. The events app extends the contact page with the contact's events (see
-events/admin.py), since contacts never imports events.
+they are members of: the admin framework (common/admin) scopes every page by contacts/access.py.
+The events app extends the contact page with the contact's events (see events/admin.py), since
+contacts never imports events.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ import zoneinfo
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.functional import cached_property
 
-from contacts.access import current_app, scoped_apps, visible_apps
+from common.admin import (
+    AppFilter,
+    BeaconModelAdmin,
+    CappedCountPaginator,
+    ReadOnlyInline,
+    adopt,
+    count_of,
+)
 from contacts.forms import ContactForm
 from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
 from contacts.selectors import identity_default_steps
@@ -35,165 +39,6 @@ from contacts.services.apps import (
     identifier_rule_validate,
 )
 from contacts.services.contacts import contact_delete, contact_update
-
-
-# Shared pieces (events/admin.py uses them too) -------------------------------------------------
-def error_text(exc: ValidationError) -> str:
-    return "; ".join(exc.messages)
-
-
-def count_of(queryset: QuerySet, outer_field: str) -> Coalesce:
-    """COUNT(*) of `queryset` rows whose `outer_field` is the outer row, as a subquery: computed
-    for the page's rows only, where a JOIN + GROUP BY would aggregate the whole table."""
-    counted = (
-        queryset.filter(**{outer_field: OuterRef("pk")})
-        .order_by()
-        .values(outer_field)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most `count_cap` rows: an exact COUNT(*) over millions of events takes seconds.
-    The admin/capped_pagination.html template shows "more than N" when the cap is reached."""
-
-    count_cap = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.count_cap + 1].count()
-
-    @property
-    def count_capped(self) -> bool:
-        return self.count > self.count_cap
-
-
-class AppFilter(admin.SimpleListFilter):
-    """Filter by app, offering only the apps the user may see (cheap, unlike a DISTINCT)."""
-
-    title = "app"
-    parameter_name = "app"
-
-    def __init__(self, request, params, model, model_admin):
-        self.app_lookup = model_admin.app_lookup
-        super().__init__(request, params, model, model_admin)
-
-    def lookups(self, request, model_admin):
-        return [(str(app.pk), app.name) for app in scoped_apps(request)]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{self.app_lookup: int(value)})
-        return queryset
-
-
-class BeaconModelAdmin(admin.ModelAdmin):
-    """Scopes rows to the user's apps, and turns a service's ValidationError into a message.
-
-    Forms check what they can; a ValidationError a service raises later (a cap, a race) rolls back
-    the admin's transaction and is shown on the same page instead of a server error."""
-
-    app_lookup = "app"
-    follows_current_app = True  # rows of the app chosen in the header only
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        following = self.follows_current_app and current_app(request) is not None
-        if request.user.is_superuser and not following:
-            return queryset
-        apps = scoped_apps(request) if following else visible_apps(request)
-        return queryset.filter(**{f"{self.app_lookup}__in": apps})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is App:
-            kwargs["queryset"] = scoped_apps(request)
-            kwargs.setdefault("initial", current_app(request))
-        elif isinstance(
-            related := self.admin_site._registry.get(db_field.related_model), BeaconModelAdmin
-        ):
-            # Only rows the user may see: a guessed id of another app's row is refused.
-            kwargs["queryset"] = related.get_queryset(request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def render_change_form(self, request, context, *args, **kwargs):
-        for admin_form in [context["adminform"], *context.get("inline_admin_formsets", [])]:
-            _unlink_unviewable(admin_form, request, self.admin_site)
-        return super().render_change_form(request, context, *args, **kwargs)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-def _unlink_unviewable(admin_form, request, site: admin.AdminSite) -> None:
-    """Show a read-only foreign key as plain text when the user may not view its target: Django
-    links it to the target's page whatever the permissions (a marketer would get a 403 from a
-    campaign's "App"). The field becomes a callable of the same label, in the fieldsets too."""
-    formset = getattr(admin_form, "formset", None)  # an inline's
-    model = formset.model if formset is not None else admin_form.form._meta.model
-    plain = {}
-    for name in admin_form.readonly_fields:
-        field = _foreign_key(model, name)
-        target_admin = field and site._registry.get(field.related_model)
-        if target_admin is not None and not target_admin.has_view_permission(request):
-            plain[name] = _as_text(field)
-    if not plain:
-        return
-    admin_form.readonly_fields = [plain.get(name, name) for name in admin_form.readonly_fields]
-    admin_form.fieldsets = [
-        (title, {**options, "fields": _swap(options["fields"], plain)})
-        for title, options in admin_form.fieldsets
-    ]
-
-
-def _foreign_key(model, name):
-    if not isinstance(name, str):
-        return None
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
-    return field if field.many_to_one or field.one_to_one else None
-
-
-def _as_text(field):
-    def text(obj) -> str:
-        return str(getattr(obj, field.name) or "-")
-
-    text.__name__ = field.name  # the row keeps its field-<name> CSS class
-    text.short_description = field.verbose_name
-    return text
-
-
-def _swap(fields, plain: dict):
-    return [
-        _swap(field, plain) if isinstance(field, list | tuple) else plain.get(field, field)
-        for field in fields
-    ]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def adopt(obj, saved) -> None:
-    """Make the admin's unsaved instance stand for the row a service created (for the log and
-    the redirect that follow save_model)."""
-    obj.__dict__.update(saved.__dict__)
 
 
 # Apps and API keys ------------------------------------------------------------------------------

@@ -7,17 +7,28 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from common.db.executor import fetch
+from common.db.rows import from_row, select_list
 from contacts.models import ApiKey, App, Contact, Device, IdentifierRule
 from contacts.services.apps import DEFAULT_IDENTIFIER_RULES, hash_api_key
 
 
 def api_key_lookup(*, raw_key: str) -> ApiKey | None:
-    """The active key with this value (and its app), or None."""
-    return (
-        ApiKey.objects.select_related("app")
-        .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
-        .first()
+    """The active key with this value (and its app), or None. Read on every API request, never
+    cached (a revoked key fails at once): one binary query without the ORM, whose version cost a
+    fifth of a single event's CPU."""
+    sql = (
+        f"SELECT {select_list(ApiKey, 'k')}, {select_list(App, 'a')} "
+        f"FROM {ApiKey._meta.db_table} k JOIN {App._meta.db_table} a ON a.id = k.app_id "
+        f"WHERE k.key_hash = %s AND k.revoked_at IS NULL"
     )
+    rows = fetch(sql, [hash_api_key(raw_key)], binary=True)
+    if not rows:
+        return None
+    split = len(ApiKey._meta.concrete_fields)
+    key = from_row(ApiKey, rows[0][:split])
+    key.app = from_row(App, rows[0][split:])
+    return key
 
 
 def contact_list(*, app: App) -> QuerySet[Contact]:

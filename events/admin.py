@@ -22,14 +22,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from contacts.admin import (
-    AppFilter,
-    BeaconModelAdmin,
-    CappedCountPaginator,
-    adopt,
-    error_text,
-    scoped_apps,
-)
+from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt, error_text
+from contacts.access import scoped_apps
 from contacts.models import Contact
 from events.contact_page import ContactWithEventsAdmin, may_act_on_contacts
 from events.display import params_html
@@ -381,25 +375,6 @@ class EventNameFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(event_type__name=self.value())
         return queryset
-
-
-class ReadOnlyAdmin(BeaconModelAdmin):
-    """View-only: events and statistics are written by ingest, purged by retention, and go with
-    their contact when it is deleted (ContactAdmin.get_deleted_objects asks no permission on
-    them)."""
-
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    actions = None
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ProbedDatesQuerySet(QuerySet):

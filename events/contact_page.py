@@ -18,7 +18,8 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
-from contacts.admin import ContactAdmin, ReadOnlyInline
+from common.admin import ReadOnlyInline
+from contacts.admin import ContactAdmin
 from contacts.models import Contact
 from events.display import param_items
 from events.forms import SendTestEventForm

@@ -20,6 +20,9 @@ class EventType(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     segmentation_enabled = models.BooleanField(default=False)
     segmentation_enabled_at = models.DateTimeField(null=True, blank=True)
+    # Written by campaigns alone (its activate/pause services, in their transaction) and read by
+    # its ingest hook: a denormalised copy of "an active campaign starts or cancels on this
+    # name", kept here because the hook's statement reads it by the row's key for each event.
     triggers_campaigns = models.BooleanField(
         default=False,
         editable=False,
@@ -187,25 +190,3 @@ class ContactParamStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}/{self.event_type_id}.{self.param}: {self.total}"
-
-
-class TriggerMark(models.Model):
-    """An event that campaigns have not matched yet: written in the ingest transaction for event
-    types with `triggers_campaigns`, deleted by the campaigns matcher once it has scheduled or
-    cancelled what the event asks for. The durable half of "a trigger is never lost": the
-    broker only nudges the matcher, a periodic sweep finds whatever a lost nudge left here.
-
-    Plain ids, no foreign keys: ingest pays no constraint checks, and a mark whose event was
-    erased meanwhile is simply dropped by the matcher."""
-
-    app_id = models.BigIntegerField()
-    event_id = models.BigIntegerField()
-    contact_id = models.BigIntegerField()
-    event_type_id = models.BigIntegerField()
-    created_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["contact_id"], name="trigger_mark_contact")]
-
-    def __str__(self) -> str:
-        return f"event {self.event_id}"

@@ -1,8 +1,12 @@
-"""Lean validation of one tracking payload.
+"""Lean validation of one tracking payload, and its field table.
 
 The hot path validates up to 1000 events a request, so this is plain Python rather than a DRF
 serializer per event (about 78 us each, see ../shared/FLOORS.md). Errors come back as
 {"<field>": ["<reason>"]}, the shape of every 400 in the API.
+
+INPUT_FIELDS is the one description of what a payload may hold: the published schema is built
+from it (events/api/serializers.py), and tests/events/test_ingest_schema.py checks that this
+module reads exactly these fields and refuses whatever the published schema refuses.
 """
 
 from __future__ import annotations
@@ -19,10 +23,73 @@ from contacts.push import push_endpoint_error
 from events.attributes import parse_instant
 
 MAX_NAME_LENGTH = 255
+MAX_ID_LENGTH = 255
 MAX_FUTURE = timedelta(minutes=5)
 FORBIDDEN_NAME_CHARACTERS = ("*", "+", "|")
 PLATFORMS = ("android", "ios", "web")
-_ID_FIELDS = ("app_user_id", "anonymous_id", "event_id", "session_id")
+
+
+@dataclass(frozen=True)
+class InputField:
+    """One field of a tracking payload. `kind` is its JSON shape: "string", "identifier" (a
+    string or an integer, kept as text), "instant" (RFC 3339 text or Unix seconds), "boolean",
+    "choice", "token" (a string or a web push subscription object) or "object". An optional
+    field may be null (absent); one whose value may be text may also be "" (absent)."""
+
+    name: str
+    kind: str
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    default: bool | None = None  # what an absent (or null) value means, if not "nothing"
+    help: str = ""
+
+
+INPUT_FIELDS = (
+    InputField(
+        "event_name",
+        "string",
+        required=True,
+        max_length=MAX_NAME_LENGTH,
+        help="No *, + or |; names starting with @ are reserved for built-in events",
+    ),
+    InputField(
+        "event_time", "instant", help="RFC 3339 with an offset, or Unix seconds; default: now"
+    ),
+    InputField(
+        "app_user_id", "identifier", max_length=MAX_ID_LENGTH, help="Your user id (external id)"
+    ),
+    InputField("anonymous_id", "identifier", max_length=MAX_ID_LENGTH),
+    InputField(
+        "event_id",
+        "identifier",
+        max_length=MAX_ID_LENGTH,
+        help="Your id, used for de-duplication",
+    ),
+    InputField("session_id", "identifier", max_length=MAX_ID_LENGTH),
+    InputField(
+        "device_token",
+        "token",
+        help="FCM/OneSignal token, or a web PushSubscription (object or its JSON text)",
+    ),
+    InputField(
+        "platform",
+        "choice",
+        choices=PLATFORMS,
+        help="Required with a device_token; a web PushSubscription implies web",
+    ),
+    InputField("push_permission_granted", "boolean", default=False),
+    InputField("timezone", "string", help="A known IANA timezone, e.g. Europe/Istanbul"),
+    InputField("language", "string", help="ISO 639-1, e.g. tr"),
+    InputField("country", "string", help="ISO 3166-1 alpha-2, e.g. TR"),
+    InputField(
+        "params",
+        "object",
+        help="Typed; used for targeting. Names of 1 to 255 characters",
+    ),
+    InputField("context", "object", help="Stored; never used for targeting"),
+)
+_ID_FIELDS = tuple(f.name for f in INPUT_FIELDS if f.kind == "identifier")
 
 
 @dataclass
@@ -129,8 +196,8 @@ def _identifier(data: dict, key: str, errors: dict) -> str | None:
         errors[key] = ["must be a string"]
         return None
     text = str(raw).strip()
-    if len(text) > 255:
-        errors[key] = ["must be at most 255 characters"]
+    if len(text) > MAX_ID_LENGTH:
+        errors[key] = [f"must be at most {MAX_ID_LENGTH} characters"]
         return None
     return text or None
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from campaigns.models import Delivery
-from events.models import TriggerMark
+from campaigns.models import Delivery, TriggerMark
 
 
 class QueueCollector(Collector):

@@ -1,5 +1,6 @@
-"""Subscriptions (wired in SegmentsConfig.ready): new events and changed contacts re-evaluate the
-segments that depend on them, for those contacts only.
+"""Subscriptions (wired in SegmentsConfig.ready), and the one module of segments that enqueues its
+tasks: new events and changed contacts re-evaluate the segments that depend on them, for those
+contacts only; a segment created or changed is recomputed whole.
 
 Ingest marks changed (contact, event type) stats durably in its own transaction; here, after
 commit, we only nudge the task that drains the marks, at most a few times a second per process
@@ -14,6 +15,13 @@ import time
 
 from contacts.signals import contact_deleting, contacts_changed
 from events.signals import events_ingested
+from segments.services import segments_forget_contact
+from segments.signals import segment_refresh_requested
+from segments.tasks import (
+    segment_refresh_task,
+    segments_evaluate_pending_task,
+    segments_refresh_contacts_task,
+)
 
 logger = logging.getLogger(__name__)
 NUDGE_INTERVAL = 0.2  # seconds
@@ -26,20 +34,18 @@ def _on_events_ingested(sender, **kwargs) -> None:
     if now - _last_nudge < NUDGE_INTERVAL:
         return
     _last_nudge = now
-    from segments.tasks import segments_evaluate_pending_task
-
     _enqueue(segments_evaluate_pending_task)
 
 
 def _on_contacts_changed(sender, app, contact_ids, **kwargs) -> None:
-    from segments.tasks import segments_refresh_contacts_task
-
     _enqueue(segments_refresh_contacts_task, app.pk, list(contact_ids), [])
 
 
-def _on_contact_deleting(sender, contact, **kwargs) -> None:
-    from segments.services import segments_forget_contact
+def _on_refresh_requested(sender, segment, **kwargs) -> None:
+    _enqueue(segment_refresh_task, segment.pk)
 
+
+def _on_contact_deleting(sender, contact, **kwargs) -> None:
     segments_forget_contact(contact_id=contact.pk)
 
 
@@ -55,3 +61,4 @@ def connect() -> None:
     events_ingested.connect(_on_events_ingested, dispatch_uid="segments.incremental")
     contacts_changed.connect(_on_contacts_changed, dispatch_uid="segments.contacts")
     contact_deleting.connect(_on_contact_deleting, dispatch_uid="segments.forget")
+    segment_refresh_requested.connect(_on_refresh_requested, dispatch_uid="segments.refresh")

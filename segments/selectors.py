@@ -12,6 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from common.db.dialect import dialect
 from contacts.models import App, Contact
 from events.models import EventType
 from segments.conditions.compiled import segment_contacts
@@ -100,17 +101,10 @@ def segments_largest(*, apps: QuerySet[App], limit: int = 5) -> list[Segment]:
 
 
 def segments_tagged(queryset: QuerySet[Segment], *, tag: str) -> QuerySet[Segment]:
-    """The segments whose tags list contains `tag` (exactly). PostgreSQL answers with jsonb
-    containment; SQLite has no such lookup, so it reads the list with json_each."""
-    if connection.vendor == "postgresql":
-        return queryset.filter(tags__contains=[tag])
-    table = Segment._meta.db_table
-    tagged = RawSQL(
-        f'EXISTS (SELECT 1 FROM json_each("{table}"."tags") WHERE json_each.value = %s)',
-        [tag],
-        output_field=BooleanField(),
-    )
-    return queryset.filter(tagged)
+    """The segments whose tags list contains `tag` (exactly). Raw SQL, because Django has no
+    JSON containment lookup on SQLite."""
+    sql, params = dialect().json_array_contains(f'"{Segment._meta.db_table}"."tags"', tag)
+    return queryset.filter(RawSQL(sql, params, output_field=BooleanField()))
 
 
 def app_segment_tags(*, apps: Iterable[App]) -> list[str]:

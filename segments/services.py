@@ -27,7 +27,7 @@ from segments.conditions.validation import conditions_validate
 from segments.membership_sql import changes_insert, memberships_delete, memberships_insert
 from segments.models import Segment, SegmentMembership
 from segments.selectors import segment_membership_difference
-from segments.signals import segment_membership_changed
+from segments.signals import segment_membership_changed, segment_refresh_requested
 
 EDITABLE_FIELDS = ("name", "purpose", "tags", "conditions")
 
@@ -92,11 +92,11 @@ def _validate_fields(*, app, name, tags, conditions, purpose="", segment_id=None
 
 
 def segment_schedule_refresh(*, segment: Segment) -> None:
-    """Recompute the segment in a task after commit (best effort: the periodic refresh would
-    catch up if the broker is down, so a failure to enqueue is logged, not raised)."""
-    from segments.tasks import segment_refresh_task
-
-    transaction.on_commit(lambda: segment_refresh_task.delay(segment.pk), robust=True)
+    """Announce, after commit, that the segment must be recomputed (segments.handlers queues the
+    task; best effort: the periodic refresh catches up if the broker is down)."""
+    transaction.on_commit(
+        lambda: segment_refresh_requested.send(sender=Segment, segment=segment), robust=True
+    )
 
 
 # Refresh --------------------------------------------------------------------------------------

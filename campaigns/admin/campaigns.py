@@ -34,7 +34,8 @@ from campaigns.services.campaigns import (
     campaign_pause,
     campaign_update,
 )
-from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
+from common.admin import AppFilter, BeaconModelAdmin, adopt, error_text
+from contacts.access import scoped_apps
 from contacts.models import App
 from segments.conditions.validation import OPERATORS_BY_TYPE
 

@@ -8,8 +8,8 @@ from django.utils.html import format_html
 
 from campaigns.models import Campaign, Delivery, PushPolicy
 from campaigns.services.policy import push_policy_update
-from contacts.admin import AppFilter, BeaconModelAdmin, adopt, scoped_apps
-from events.admin import ReadOnlyAdmin
+from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt
+from contacts.access import scoped_apps
 
 
 class CampaignFilter(admin.SimpleListFilter):

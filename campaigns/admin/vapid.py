@@ -11,7 +11,7 @@ from django.urls import path, reverse
 
 from campaigns.models import VapidKeyPair
 from campaigns.vapid import CACHE_SECONDS, vapid_keys_from_environment, vapid_keys_rotate
-from contacts.admin import error_text
+from common.admin import error_text
 
 
 @admin.register(VapidKeyPair)

@@ -5,15 +5,14 @@ the browser is online at that instant) and no timeout (a stuck push service bloc
 forever), and `webpush()` writes `aud`/`exp` into the claims dict it is given. So this module
 builds its own VAPID headers (one signature per push service origin, reused for an hour: signing
 was a tenth of a send's CPU), encrypts with `WebPusher.encode`, and posts with an explicit TTL and
-timeout over keep-alive connections (campaigns/providers/connections.py; requests, then urllib3,
-cost a fifth of a send's CPU more).
+timeout over urllib3's keep-alive pools (campaigns/providers/connections.py; requests on top of
+urllib3 cost a fifth of a send's CPU more).
 """
 
 from __future__ import annotations
 
 import binascii
 import email.utils
-import http.client
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ import orjson
 from django.conf import settings
 from py_vapid import VapidException
 from pywebpush import WebPusher, WebPushException
+from urllib3.exceptions import HTTPError
 
 from campaigns.providers import connections
 from campaigns.providers.base import Outcome, PushMessage, SendOutcome
@@ -123,7 +123,7 @@ class WebPushProvider:
             answer = connections.post(endpoint, body=body, headers=headers, timeout=self.timeout)
         except connections.ProxyNotSupported as exc:
             return SendOutcome(Outcome.FAILED, error=f"push request failed: {exc}")
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, HTTPError) as exc:
             # refused, reset, timed out, a name that does not resolve, TLS, a garbled answer
             return SendOutcome(Outcome.RETRY, error=f"push service unreachable: {exc}")
         return response_outcome(answer)

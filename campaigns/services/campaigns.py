@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
 from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
+from campaigns.signals import campaign_activated
 from contacts.models import App
 from events.models import EventType
 from segments.conditions.validation import where_validate
@@ -88,8 +89,9 @@ def campaign_activate(*, campaign: Campaign) -> Campaign:
         campaign.activated_at = campaign.activated_at or timezone.now()
         campaign.save(update_fields=["status", "activated_at", "entry_cursor", "updated_at"])
         _sync_trigger_types(campaign.app)
-    if campaign.kind == Campaign.Kind.BROADCAST:
-        transaction.on_commit(_nudge_broadcasts, robust=True)
+    transaction.on_commit(
+        lambda: campaign_activated.send(sender=Campaign, campaign=campaign), robust=True
+    )
     return campaign
 
 
@@ -224,9 +226,3 @@ def _sync_trigger_types(app: App) -> None:
     types = EventType.objects.filter(app=app)
     types.filter(triggers_campaigns=True).exclude(name__in=names).update(triggers_campaigns=False)
     types.filter(name__in=names, triggers_campaigns=False).update(triggers_campaigns=True)
-
-
-def _nudge_broadcasts() -> None:
-    from campaigns.tasks import broadcasts_start_due_task
-
-    broadcasts_start_due_task.delay()

@@ -17,9 +17,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, Delivery, TriggerMark
 from campaigns.providers.base import MAX_ATTEMPTS
-from events.models import TriggerMark
 
 CLAIM_BATCH = 50  # rows per send task
 # Rows held in sending at most (claimed and queued, or being sent): a broadcast flows through the

@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
 from campaigns.services.templates import templates_render
+from campaigns.signals import test_push_scheduled
 from contacts.models import Contact
 
 
@@ -41,7 +42,8 @@ def campaign_send_test(
     result = deliveries_schedule(campaign=campaign, reaches=[reach], now=now, is_test=True)
     if not result.scheduled:
         raise ValidationError({"contact_id": ["this contact has no push-permitted device"]})
-    from campaigns.tasks import deliveries_dispatch_task
-
-    transaction.on_commit(deliveries_dispatch_task.delay, robust=True)
+    transaction.on_commit(
+        lambda: test_push_scheduled.send(sender=Campaign, campaign=campaign, result=result),
+        robust=True,
+    )
     return result

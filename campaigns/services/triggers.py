@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, Delivery, TriggerMark
 from campaigns.services.scheduling import Reach, deliveries_schedule
-from events.models import Event, TriggerMark
+from events.models import Event
 from segments.conditions.compiled import segment_contacts
 from segments.conditions.compiler import apply_where, segment_context
 

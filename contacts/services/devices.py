@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-import psycopg
-from django.db import connection
 
+from common.db import locks
+from common.db.dialect import dialect
+from common.db.executor import execute, fetch
+from common.db.rows import from_row, select_list
 from contacts.models import App, Contact, Device
-from contacts.services.identity import fetch_binary, from_row, select_list
 
 # (column, PostgreSQL type) of what an event may change on a stored device.
 DEVICE_COLUMNS = [
@@ -54,20 +55,13 @@ class DeviceRegistry:
         tokens = {t for t in tokens if t}
         if not tokens:
             return
-        if connection.vendor == "postgresql":
-            devices = _devices_with_contacts(self.app.id, sorted(tokens))
-        else:
-            devices = Device.objects.filter(app=self.app, token__in=tokens).select_related(
-                "contact"
-            )
-        self._remember(devices)
+        self._remember(_devices_with_contacts(self.app.id, sorted(tokens)))
         missing = sorted(tokens - self._by_token.keys())
-        if missing and connection.vendor == "postgresql":
+        if missing and locks.lock_keys(missing, seed=self.app.id):
             # Tokens this batch may create: wait for any transaction creating the same ones, then
             # read again (a new statement sees what they committed). Without this, batches that
             # meet the same new devices fail on the unique token and retry, again and again
             # under a steady stream of batches (4 gunicorn workers exhausted 8 attempts).
-            _lock_tokens(self.app.id, missing)
             self._remember(_devices_with_contacts(self.app.id, missing))
 
     def _remember(self, devices: Iterable[Device]) -> None:
@@ -169,30 +163,20 @@ def _same_contact(a: Contact, b: Contact) -> bool:
 
 def _devices_with_contacts(app_id: int, tokens: list[str]) -> list[Device]:
     """The devices with these tokens and their contacts, as select_related() loads them, in one
-    binary query (see identity.fetch_binary)."""
+    binary query (see common/db/rows.from_row)."""
+    condition, params = dialect().any_of("d.token", "text", tokens)
     sql = (
         f"SELECT {select_list(Device, 'd')}, {select_list(Contact, 'c')} "
         f"FROM {Device._meta.db_table} d JOIN {Contact._meta.db_table} c ON c.id = d.contact_id "
-        f"WHERE d.app_id = %s AND d.token = ANY(%s::text[])"
+        f"WHERE d.app_id = %s AND {condition}"
     )
     split = len(Device._meta.concrete_fields)
     devices = []
-    for row in fetch_binary(sql, [app_id, tokens]):
+    for row in fetch(sql, [app_id, *params], binary=True):
         device = from_row(Device, row[:split])
         device.contact = from_row(Contact, row[split:])
         devices.append(device)
     return devices
-
-
-def _lock_tokens(app_id: int, tokens: list[str]) -> None:
-    """Transaction-scoped advisory locks on the app's tokens, taken in key order (the subquery's
-    sort runs before the locks: OFFSET 0 keeps it from being flattened), so two batches never
-    hold each other's locks. A batch holds them until it commits."""
-    sql = (
-        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(t, %s) AS k "
-        "FROM unnest(%s::text[]) AS t ORDER BY k OFFSET 0) AS keys"
-    )
-    fetch_binary(sql, [app_id, tokens])
 
 
 def _columns(device: Device) -> tuple:
@@ -211,36 +195,13 @@ def _columns(device: Device) -> tuple:
 
 
 def _update_devices(rows: list[tuple]) -> None:
-    """One UPDATE for all changed devices: binary arrays through unnest() on PostgreSQL (the
-    statement stays small and constant), a VALUES list on SQLite."""
+    """One UPDATE for all changed devices, whatever their number."""
     table = Device._meta.db_table
-    names = [name for name, _ in DEVICE_COLUMNS]
+    source, params = dialect().values_source([("id", "bigint"), *DEVICE_COLUMNS], rows)
     assignments = ", ".join(
-        f"{name} = v.{name}::jsonb" if name == "subscription" else f"{name} = v.{name}"
-        for name in names
+        f"{name} = {dialect().json(f'v.{name}')}"
+        if name == "subscription"
+        else f"{name} = v.{name}"
+        for name, _ in DEVICE_COLUMNS
     )
-    if connection.vendor == "postgresql":
-        types = ["bigint", *(pg_type for _, pg_type in DEVICE_COLUMNS)]
-        source = ", ".join(f"%b::{pg_type}[]" for pg_type in types)
-        sql = (
-            f"UPDATE {table} SET {assignments} FROM unnest({source}) "
-            f"AS v(id, {', '.join(names)}) WHERE {table}.id = v.id"
-        )
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
-        return
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        adapt(value) if name.endswith("_at") else value
-        for row in rows
-        for name, value in zip(["id", *names], row, strict=True)
-    ]
-    selected = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(["id", *names]))
-    values = ", ".join(["(" + ", ".join(["%s"] * (len(names) + 1)) + ")"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments.replace('::jsonb', '')} "
-            f"FROM (SELECT {selected} FROM (VALUES {values})) AS v WHERE {table}.id = v.id",
-            params,
-        )
+    execute(f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.id = v.id", params)

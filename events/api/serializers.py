@@ -1,35 +1,74 @@
 """Request and response shapes of the tracking API.
 
 The ingest views validate with events.validation (plain Python, for speed); these serializers
-describe the same contract for the OpenAPI schema and validate nothing themselves.
+describe the same contract for the OpenAPI schema and validate nothing themselves. The input
+fields are built from events.validation.INPUT_FIELDS, the table ingest enforces, so the published
+schema cannot drift from it; tests/events/test_ingest_schema.py checks real responses against the
+output shapes.
 """
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from events.validation import INPUT_FIELDS, InputField
+
+_SUBSCRIPTION = {
+    "type": "object",
+    "properties": {
+        "endpoint": {"type": "string", "format": "uri"},
+        "keys": {
+            "type": "object",
+            "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+            "required": ["p256dh", "auth"],
+        },
+    },
+    "required": ["endpoint", "keys"],
+}
+
+
+def _any_of(spec: InputField) -> dict | None:
+    """The OpenAPI schema of the kinds that take more than one JSON type (None: the field's own)."""
+    if spec.kind == "identifier":
+        return {"oneOf": [{"type": "string", "maxLength": spec.max_length}, {"type": "integer"}]}
+    if spec.kind == "instant":
+        return {"oneOf": [{"type": "string"}, {"type": "number"}]}
+    if spec.kind == "token":
+        return {"oneOf": [{"type": "string"}, _SUBSCRIPTION]}
+    return None
+
+
+def _published(spec: InputField) -> serializers.Field:
+    options = {"required": spec.required, "help_text": spec.help or None}
+    if not spec.required:
+        options["allow_null"] = True
+    if spec.default is not None:
+        options["default"] = spec.default
+    if spec.kind == "boolean":
+        return serializers.BooleanField(**options)
+    if spec.kind == "object":
+        return serializers.DictField(**options)
+    if not spec.required:
+        options["allow_blank"] = True
+    if spec.kind == "choice":
+        return serializers.ChoiceField(choices=list(spec.choices), **options)
+    field = serializers.CharField(max_length=spec.max_length, **options)
+    if (schema := _any_of(spec)) is not None:
+        extend_schema_field(schema)(field)
+    return field
 
 
 class EventInputSerializer(serializers.Serializer):
-    event_name = serializers.CharField(max_length=255, help_text="No *, + or |; @ is reserved")
-    event_time = serializers.CharField(
-        required=False, help_text="RFC 3339 with an offset, or Unix seconds; default: now"
-    )
-    app_user_id = serializers.CharField(required=False, help_text="Your user id (external id)")
-    anonymous_id = serializers.CharField(required=False)
-    event_id = serializers.CharField(required=False, help_text="Your id, used for de-duplication")
-    device_token = serializers.JSONField(
-        required=False, help_text="FCM/OneSignal token, or a web PushSubscription (object or JSON)"
-    )
-    platform = serializers.ChoiceField(choices=["android", "ios", "web"], required=False)
-    push_permission_granted = serializers.BooleanField(required=False, default=False)
-    timezone = serializers.CharField(required=False, help_text="IANA, e.g. Europe/Istanbul")
-    language = serializers.CharField(required=False, help_text="ISO 639-1, e.g. tr")
-    country = serializers.CharField(required=False, help_text="ISO 3166-1 alpha-2, e.g. TR")
-    session_id = serializers.CharField(required=False)
-    params = serializers.DictField(required=False, help_text="Typed; used for targeting")
-    context = serializers.DictField(required=False, help_text="Stored; never used for targeting")
+    """One event, and the key if it is not in the Authorization header."""
+
+    # The event's fields are events.validation.INPUT_FIELDS (get_fields); these two are read by
+    # contacts.api.auth, not by the event's validation.
     tenant_id = serializers.CharField(required=False, help_text="With api_key: body auth")
     api_key = serializers.CharField(required=False, help_text="Instead of the Bearer header")
+
+    def get_fields(self) -> dict:
+        return {**{spec.name: _published(spec) for spec in INPUT_FIELDS}, **super().get_fields()}
 
 
 class EventBatchInputSerializer(serializers.Serializer):
@@ -43,12 +82,23 @@ class EventAcceptedSerializer(serializers.Serializer):
     anonymous_id = serializers.CharField(allow_null=True)
 
 
+class ValidationErrorSerializer(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["validation"])
+    detail = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='{"<field>": ["<reason>", ...]}',
+    )
+
+
 class BatchItemSerializer(serializers.Serializer):
+    """One per event, in request order: the fields of an accepted event, or `error`."""
+
     index = serializers.IntegerField()
-    fingerprint = serializers.CharField(required=False)
+    fingerprint = serializers.CharField(required=False, help_text="SHA-256, 64 hex characters")
     duplicate = serializers.BooleanField(required=False)
     contact_id = serializers.IntegerField(required=False)
-    error = serializers.DictField(required=False)
+    anonymous_id = serializers.CharField(required=False, allow_null=True)
+    error = ValidationErrorSerializer(required=False)
 
 
 class EventBatchResultSerializer(serializers.Serializer):

@@ -1,9 +1,10 @@
 """Recording Beacon's own events (@NOTIFICATION_SENT, @OPT_OUT of an invalidated device, ...)
 for contacts Beacon already knows: no validation, identity or device work, just the rows the
-ingest pipeline would write (events with their trigger marks, per-contact stats) in a few set-based
-statements, so that a broadcast can record thousands of them cheaply.
+ingest pipeline would write (events, per-contact stats) in a few set-based statements, so that a
+broadcast can record thousands of them cheaply.
 
-They are stored and announced like any event, so segments and campaign triggers can use them.
+They are stored, told to the in-transaction subscribers (events/hooks.py) and announced like any
+event, so segments and campaign triggers can use them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import orjson
 from django.db import transaction
 from django.utils import timezone
 
+from common.db.executor import pipeline
 from contacts.models import App
+from events.hooks import StoredEvent, events_stored
 from events.models import Event, EventType
 from events.services import bulk_sql
 from events.services.stats import EventStats
@@ -41,20 +44,19 @@ def events_record_builtin(*, app: App, events: list[BuiltinEvent]) -> int:
     with transaction.atomic():
         types = _event_types(app, {event.name for event in unique}, now)
         rows = {_fingerprint(app, event): (event, types[event.name].pk) for event in unique}
-        inserted = bulk_sql.insert_events(  # leaves the trigger marks too
-            [_row(app, fp, event, type_id, now) for fp, (event, type_id) in rows.items()],
-            app_id=app.pk,
-            marked_at=now,
-        )
-        stored = [(event_id, rows[fingerprint][0]) for event_id, fingerprint, _ in inserted]
-        _write_stats(stored, types)
+        with pipeline():  # the writes after the INSERT travel with the block's closing sync
+            inserted = bulk_sql.insert_events(
+                [_row(app, fp, event, type_id, now) for fp, (event, type_id) in rows.items()]
+            )
+            stored = [(event_id, rows[fingerprint][0]) for event_id, fingerprint, *_ in inserted]
+            _write_stats(stored, types)
+            events_stored(app.pk, [StoredEvent(i, c, t) for i, _, c, t in inserted], now)
         if stored:
             payload = {
                 "app": app,
                 "event_ids": [event_id for event_id, _ in stored],
                 "contact_ids": sorted({event.contact_id for _, event in stored}),
                 "event_type_names": sorted({event.name for _, event in stored}),
-                "trigger_marks": sum(marked for *_, marked in inserted),
             }
             transaction.on_commit(
                 lambda: events_ingested.send(sender=Event, **payload), robust=True

@@ -9,9 +9,9 @@ Per batch, whatever its size, the work is a fixed number of statements (see docs
 4. type the params (declared, prefixed or discovered attribute types);
 5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
    built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
-6. insert new contacts and devices, the events (one multi-row INSERT, which also leaves the
-   trigger marks), the per-contact stats (one upsert), and the touched contacts' last-seen
-   fields (one UPDATE);
+6. insert new contacts and devices, the events (one multi-row INSERT), the per-contact stats
+   (one upsert), and the touched contacts' last-seen fields (one UPDATE); then the in-transaction
+   subscribers (events/hooks.py: campaigns' trigger marks) write their marks of the new events;
 7. on commit, tell subscribers which events were stored.
 
 A concurrent request that stores the same event or creates the same contact first makes this
@@ -27,16 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from common import metrics
+from common.db.executor import pipeline, read_together
 from contacts.models import App, Contact
 from contacts.services.devices import DeviceRegistry
 from contacts.services.identity import IdentityResolver
 from events import catalog
 from events.attributes import coerce, infer_type, prefix_type
+from events.hooks import StoredEvent, events_stored
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
 from events.services.schema import schema_get, schema_read
@@ -175,7 +177,6 @@ class _Batch:
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
         self.stored_contacts: dict[int, tuple] = {}  # id(contact) -> its columns as loaded
-        self.trigger_marks = 0
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
         stored = self._read_stored_and_schema(items)
@@ -186,11 +187,13 @@ class _Batch:
         for row in self.rows:  # every merge of the batch is done by now
             row.contact = self.resolver.canonical(row.contact)
         self._refresh_type_last_seen()
-        with bulk_sql.pipeline():  # the writes below cost one round trip on PostgreSQL
+        with pipeline():  # the writes below cost one round trip on PostgreSQL
             self.devices.save(self.resolver.canonical)
             self._upsert_stats()
             self._update_contacts(created)
             inserted = self._insert_events()  # fetching what it returns waits for all
+            # The subscribers' writes travel with the block's closing sync.
+            events_stored(self.app.pk, [stored for stored, _ in inserted], self.now)
         for row in self.rows:
             if row.result is not None:
                 row.result.contact_id = row.contact.id
@@ -204,14 +207,13 @@ class _Batch:
         if inserted:
             self._announce(inserted)
 
-    def _announce(self, inserted: list[tuple[int, _Row]]) -> None:
+    def _announce(self, inserted: list[tuple[StoredEvent, _Row]]) -> None:
         """After commit, tell subscribers which events, contacts and event types changed."""
         payload = {
             "app": self.app,
-            "event_ids": [event_id for event_id, _ in inserted],
+            "event_ids": [stored.id for stored, _ in inserted],
             "contact_ids": sorted({row.contact.id for _, row in inserted}),
             "event_type_names": sorted({row.event_type.name for _, row in inserted}),
-            "trigger_marks": self.trigger_marks,
         }
         transaction.on_commit(lambda: events_ingested.send(sender=Event, **payload), robust=True)
 
@@ -228,14 +230,13 @@ class _Batch:
             catalog.OPT_IN,
             catalog.OPT_OUT,
         }
-        if fingerprints and connection.vendor == "postgresql":
-            stored, (self.types, self.attributes) = bulk_sql.read_together(
+        if fingerprints:
+            stored, (self.types, self.attributes) = read_together(
                 bulk_sql.stored_fingerprints_read(self.app.pk, fingerprints),
                 schema_read(app_id=self.app.pk, names=names),
             )
         else:
-            stored = bulk_sql.stored_fingerprints(self.app.pk, fingerprints)
-            self.types, self.attributes = schema_get(app=self.app, names=names)
+            stored, (self.types, self.attributes) = {}, schema_get(app=self.app, names=names)
         self._register_types(names)
         return stored
 
@@ -396,11 +397,10 @@ class _Batch:
         )
 
     # 6. Writes -------------------------------------------------------------------------------
-    def _insert_events(self) -> list[tuple[int, _Row]]:
-        """Insert the rows; events of types that trigger campaigns get a durable mark in the same
-        statement, which reads `triggers_campaigns` afresh (a campaign activated meanwhile counts).
-        If another transaction stored one of them first, everything this one wrote is rolled
-        back (_ConcurrentDuplicate), so the stats and contacts written before are right."""
+    def _insert_events(self) -> list[tuple[StoredEvent, _Row]]:
+        """Insert the rows. If another transaction stored one of them first, everything this one
+        wrote is rolled back (_ConcurrentDuplicate), so the stats and contacts written before are
+        right."""
         by_fingerprint = {row.fingerprint: row for row in self.rows}
         inserted = []
         for start in range(0, len(self.rows), INSERT_CHUNK):
@@ -419,9 +419,10 @@ class _Batch:
                         row.fingerprint,
                     )
                 )
-            stored = bulk_sql.insert_events(values, app_id=self.app.pk, marked_at=self.now)
-            inserted += [(event_id, by_fingerprint[fp]) for event_id, fp, _ in stored]
-            self.trigger_marks += sum(1 for *_, marked in stored if marked)
+            inserted += [
+                (StoredEvent(event_id, contact_id, type_id), by_fingerprint[fingerprint])
+                for event_id, fingerprint, contact_id, type_id in bulk_sql.insert_events(values)
+            ]
         if len(inserted) != len(self.rows):
             raise _ConcurrentDuplicate()
         return inserted

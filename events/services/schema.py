@@ -1,24 +1,23 @@
 """The event schema a batch needs: its event types by name, with their attributes.
 
-Read afresh for every batch, in one query (on PostgreSQL a binary cursor and `from_db`, no ORM:
+Read afresh for every batch, in one query (binary results and `from_row`, no ORM:
 the two ORM queries this replaces cost a quarter of a single event's CPU). Nothing is cached
 between requests, on purpose: an attribute declared or corrected, a type deleted, or a
 campaign's `triggers_campaigns` flag flipped, by any process, is seen by the next batch that
 starts after that change commits. A per-process cache with a short TTL was measured and
 dropped: it let ingest apply an attribute's old type for up to its TTL after a change made
 elsewhere, which the segment tests (rightly) refuse, and the fresh read costs one round trip
-and ~0.1 ms of CPU. `triggers_campaigns` is additionally re-read by the statement that inserts
-the events (bulk_sql.insert_events), the latest possible moment.
+and ~0.1 ms of CPU. `triggers_campaigns` is additionally re-read, in the events' transaction,
+by the statement its events/hooks.py subscriber writes the trigger marks with.
 """
 
 from __future__ import annotations
 
-from django.db import connection
-
+from common.db.dialect import dialect
+from common.db.executor import Read, read_together
+from common.db.rows import from_row, select_list
 from contacts.models import App
-from contacts.services.identity import from_row, select_list
 from events.models import EventAttribute, EventType
-from events.services.bulk_sql import Read, read_together
 
 Types = dict[str, EventType]
 Attributes = dict[tuple[int, str], EventAttribute]
@@ -29,21 +28,18 @@ def schema_get(*, app: App, names: set[str]) -> tuple[Types, Attributes]:
     those types, keyed by (type id, name)."""
     if not names:
         return {}, {}
-    if connection.vendor != "postgresql":
-        types = {t.name: t for t in EventType.objects.filter(app=app, name__in=names)}
-        attributes = EventAttribute.objects.filter(event_type__in=list(types.values()))
-        return types, {(a.event_type_id, a.name): a for a in attributes}
     return read_together(schema_read(app_id=app.id, names=names))[0]
 
 
 def schema_read(*, app_id: int, names: set[str]) -> Read:
-    """`schema_get` on PostgreSQL, as a read that can share a round trip with others."""
+    """`schema_get` as a read that can share a round trip with others."""
+    condition, params = dialect().any_of("t.name", "text", sorted(names))
     sql = (
         f"SELECT {select_list(EventType, 't')}, {select_list(EventAttribute, 'a')} "
         f"FROM {EventType._meta.db_table} t LEFT JOIN {EventAttribute._meta.db_table} a "
-        f"ON a.event_type_id = t.id WHERE t.app_id = %s AND t.name = ANY(%s::text[])"
+        f"ON a.event_type_id = t.id WHERE t.app_id = %s AND {condition}"
     )
-    return Read(sql, [app_id, sorted(names)], _schema_from_rows)
+    return Read(sql, [app_id, *params], _schema_from_rows)
 
 
 def _schema_from_rows(rows: list[tuple]) -> tuple[Types, Attributes]:

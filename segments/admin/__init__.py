@@ -13,9 +13,8 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from contacts.access import current_app
-from contacts.admin import AppFilter, BeaconModelAdmin, adopt, error_text, scoped_apps
-from events.admin import ReadOnlyAdmin
+from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt, error_text
+from contacts.access import current_app, scoped_apps
 from segments.admin.builder_views import catalog_view, preview_view
 from segments.admin.forms import SegmentForm
 from segments.admin.page import segment_page_view

@@ -25,6 +25,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from common.db.dialect import dialect
 from contacts.models import App, Contact
 from segments.conditions.compiler import CompileContext, compile_node, segment_context
 from segments.conditions.parameters import CONTACTS, ContactIds, Slot, id_rows_param
@@ -62,7 +63,8 @@ def tree_conditions(
     """Each of the named trees as a boolean expression over contacts, at `now`, restricted to
     `contact_ids` (None: all). `context` is segment_context's for a tree holding them all,
     loaded without contact ids."""
-    shared = [connection.vendor, contact_ids is not None, _context_key(context)]
+    # The SQL is written per database (predicates.py, parameters.py).
+    shared = [dialect().vendor, contact_ids is not None, _context_key(context)]
     conditions = {}
     for name, tree in trees.items():
         compiled = _compiled(json.dumps([*shared, tree], sort_keys=True))

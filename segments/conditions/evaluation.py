@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
+from common.db.dialect import dialect
+
 
 @contextmanager
 def full_evaluation() -> Iterator[None]:
@@ -17,7 +19,7 @@ def full_evaluation() -> Iterator[None]:
     EXPLAIN ANALYZE on the segments bench shows about 0.1 s of JIT compilation per query and no
     gain (docs/performance.md). SET LOCAL ends with the transaction."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if jit_off := dialect().jit_off_sql:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(jit_off)
         yield

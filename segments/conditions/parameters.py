@@ -7,11 +7,12 @@ parameters do. The compiler writes these as expressions that compile to a placeh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import BigIntegerField, DateTimeField, Expression
+
+from common.db.dialect import dialect_for
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,9 @@ class ContactIds(Expression):
 
 def id_rows_sql(connection) -> str:
     """A SELECT of one column `id`: the ids in one parameter (see id_rows_param)."""
-    if connection.vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[]) AS id"
-    return "SELECT value AS id FROM json_each(%s)"
+    return dialect_for(connection).id_rows_sql
 
 
 def id_rows_param(ids: Iterable[int], connection) -> list[int] | str:
     """Ids as the one parameter of id_rows_sql: an array on PostgreSQL, JSON on SQLite."""
-    return list(ids) if connection.vendor == "postgresql" else json.dumps(list(ids))
+    return dialect_for(connection).id_list(ids)

@@ -3,8 +3,9 @@ TRUE or FALSE, never NULL, so that NOT of it is exact (docs/segments.md: negativ
 NOT of their positive twin; positive operators are false on a missing value).
 
 Params are read from JSON with a type guard: a value of another JSON type reads as missing, so a
-corrected attribute type never makes a query fail on old rows. The SQL is written per vendor
-(PostgreSQL jsonb, SQLite JSON1) because Django's JSON lookups cast without such a guard.
+corrected attribute type never makes a query fail on old rows. The SQL is written per database
+(PostgreSQL jsonb, SQLite JSON1; Django calls the as_postgresql or as_sqlite method) because
+Django's JSON lookups cast without such a guard.
 """
 
 from __future__ import annotations
@@ -44,15 +45,14 @@ class JsonValue(Func):
         fields = {"number": FloatField(), "boolean": BooleanField()}
         self.output_field = fields.get(json_type, TextField())
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler, connection, **extra):
         column, params = compiler.compile(self.source_expressions[0])
-        if connection.vendor == "postgresql":
-            sql, key = self._postgresql(column), self.key
-        else:
-            sql = self._sqlite(column)
-            key = '$."' + self.key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        # Each "%s" in the templates is the key, right after a use of the column.
-        return sql, [*params, key] * sql.count("%s")
+        return _keyed(self._postgresql(column), params, self.key)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        path = '$."' + self.key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _keyed(self._sqlite(column), params, path)
 
     def _postgresql(self, column: str) -> str:
         if self.json_type in ("any", "json"):
@@ -71,6 +71,11 @@ class JsonValue(Func):
         return f"CASE WHEN {guard} THEN json_extract({column}, %s) END"
 
 
+def _keyed(sql: str, column_params, key: str) -> tuple[str, list]:
+    # Each "%s" in the templates is the key, right after a use of the column.
+    return sql, [*column_params, key] * sql.count("%s")
+
+
 def text_column(column: str):
     """A contact's string field; an empty string counts as missing."""
     return NullIf(F(column), Value(""))
@@ -85,11 +90,17 @@ class Predicate(Func):
         super().__init__(value)
         self.op, self.operand = op, operand
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler, connection, **extra):
+        return self._sql(compiler, contains="strpos", false="false")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self._sql(compiler, contains="instr", false="0")
+
+    def _sql(self, compiler, *, contains: str, false: str) -> tuple[str, list]:
+        """`contains` is the database's substring position function, `false` its literal."""
         value_sql, value_params = compiler.compile(self.source_expressions[0])
         positive = NEGATIVE.get(self.op, self.op)
-        template, operands = self._positive(positive, connection.vendor)
-        false = "false" if connection.vendor == "postgresql" else "0"
+        template, operands = self._positive(positive, contains)
         template = f"COALESCE({template}, {false})"
         if positive != self.op:
             template = f"NOT ({template})"
@@ -104,7 +115,7 @@ class Predicate(Func):
                 sql += token
         return sql, params
 
-    def _positive(self, op: str, vendor: str) -> tuple[str, list]:
+    def _positive(self, op: str, contains: str) -> tuple[str, list]:
         operand = self.operand
         if op in _COMPARISON:
             return f"({{v}} {_COMPARISON[op]} %s)", [operand]
@@ -115,8 +126,7 @@ class Predicate(Func):
         if op == "between":
             return "({v} >= %s AND {v} <= %s)", [operand[0], operand[1]]
         if op == "contains":
-            function = "strpos" if vendor == "postgresql" else "instr"
-            return f"({function}({{v}}, %s) > 0)", [operand]
+            return f"({contains}({{v}}, %s) > 0)", [operand]
         if op == "starts_with":
             return "(substr({v}, 1, %s) = %s)", [len(operand), operand]
         raise ValueError(f"unknown operator {op!r}")

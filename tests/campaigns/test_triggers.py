@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, Delivery, TriggerMark
 from campaigns.services.campaigns import campaign_pause
 from campaigns.services.scheduling import Reach, deliveries_schedule
 from campaigns.services.triggers import trigger_marks_process
-from events.models import EventType, TriggerMark
+from events.models import EventType
 from events.services.event_types import event_type_set_segmentation
 from events.services.ingest import events_ingest
 from segments.services import segment_create

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import base64
 import http.client
+import select
 import socket
+import ssl
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
@@ -219,6 +228,112 @@ def forwarding_proxy():
     server.server_close()
 
 
+@dataclass
+class TlsPushEndpoint:
+    port: int
+    received: list[tuple[str, dict[str, str]]]
+
+
+@pytest.fixture
+def tls_push_endpoint(monkeypatch):
+    """An https endpoint on 127.0.0.1 with a certificate for push.test and localhost, which the
+    transport trusts (its CA store is replaced) unless a test puts the system's back."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "push.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("push.test"), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, dict(self.headers)))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args):
+            pass
+
+    with tempfile.TemporaryDirectory() as folder:
+        chain = Path(folder) / "server.pem"
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        chain.write_bytes(private + pem)
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(chain)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(
+        connections, "_tls_context", lambda: ssl.create_default_context(cadata=pem.decode())
+    )
+    yield TlsPushEndpoint(server.server_address[1], received)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def connect_proxy(tls_push_endpoint):
+    """An HTTP proxy on 127.0.0.1 that answers CONNECT (whatever the host asked for, it tunnels
+    to the TLS push endpoint) and records each target and Proxy-Authorization."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_CONNECT(self):
+            seen.append((self.path, self.headers.get("Proxy-Authorization")))
+            upstream = socket.create_connection(("127.0.0.1", tls_push_endpoint.port))
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.close_connection = True
+            with upstream:
+                _relay(self.connection, upstream)
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+def _relay(one: socket.socket, other: socket.socket) -> None:
+    """Copies bytes both ways until either side closes."""
+    peers = {one: other, other: one}
+    while True:
+        readable, _, _ = select.select(list(peers), [], [], 5)
+        for sock in readable:
+            data = sock.recv(65536)
+            if not data:
+                return
+            peers[sock].sendall(data)
+        if not readable:
+            return
+
+
 @pytest.fixture
 def forget_connections():
     connections.forget()  # read the environment's proxies afresh
@@ -255,41 +370,145 @@ def test_no_proxy_hosts_are_reached_directly(
     assert seen == []
 
 
-def test_https_endpoints_tunnel_through_the_proxy(monkeypatch, forget_connections):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+def test_proxy_urls_without_a_scheme_are_read_as_http(
+    provider, push_service, forwarding_proxy, monkeypatch, forget_connections
+):
+    port, seen = forwarding_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"127.0.0.1:{port}")  # as requests reads it
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    subscription = push_service.subscription()
+
+    assert provider.send(device(subscription), MESSAGE).kind == Outcome.SENT
+    assert seen == [(subscription["endpoint"], None)]
+
+
+def test_https_endpoints_tunnel_through_the_proxy(
+    provider, push_service, tls_push_endpoint, connect_proxy, monkeypatch, forget_connections
+):
+    port, seen = connect_proxy
+    monkeypatch.setenv("HTTPS_PROXY", f"http://beacon:s3cret@127.0.0.1:{port}")
     monkeypatch.setenv("NO_PROXY", "push.local")
-    fcm = urlsplit("https://fcm.googleapis.com/fcm/send/abc")
-    local = urlsplit("https://push.local/send/abc")
+    subscription = {**push_service.subscription(), "endpoint": "https://push.test/fcm/send/abc"}
 
-    tunnelled = connections._connection(fcm, connections._proxy_for(fcm), 2.0)
-    direct = connections._connection(local, connections._proxy_for(local), 2.0)
+    outcome = provider.send(device(subscription), MESSAGE)
 
-    assert (tunnelled.host, tunnelled.port) == ("proxy.internal", 3128)
-    assert tunnelled._tunnel_host == "fcm.googleapis.com"  # CONNECT, then TLS to FCM
-    assert (direct.host, direct._tunnel_host) == ("push.local", None)
+    # push.test resolves nowhere: only the proxy's CONNECT could reach it, then TLS end to end
+    assert (outcome.kind, outcome.status) == (Outcome.SENT, 201)
+    credentials = base64.b64encode(b"beacon:s3cret").decode()
+    assert seen == [("push.test:443", f"Basic {credentials}")]
+    [(path, headers)] = tls_push_endpoint.received
+    assert (path, headers["TTL"], headers["Host"]) == ("/fcm/send/abc", "3600", "push.test")
 
 
-def test_an_https_proxy_fails_with_a_clear_error(
+def test_an_https_push_service_with_an_untrusted_certificate_is_not_sent_to(
+    provider, push_service, tls_push_endpoint, monkeypatch, forget_connections
+):
+    monkeypatch.setattr(connections, "_tls_context", ssl.create_default_context)  # the system's
+    monkeypatch.setenv("NO_PROXY", "*")
+    subscription = push_service.subscription()
+    subscription["endpoint"] = f"https://localhost:{tls_push_endpoint.port}/push/x"
+
+    outcome = provider.send(device(subscription), MESSAGE)
+
+    assert outcome.kind == Outcome.RETRY
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.error
+    assert tls_push_endpoint.received == []
+
+
+def test_an_unsupported_proxy_fails_with_a_clear_error(
     provider, push_service, monkeypatch, forget_connections
 ):
-    monkeypatch.setenv("HTTP_PROXY", "https://proxy.internal:3128")
+    monkeypatch.setenv("HTTP_PROXY", "socks5://proxy.internal:1080")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
 
     outcome = provider.send(device(push_service.subscription()), MESSAGE)
 
     assert outcome.kind == Outcome.FAILED
-    assert "only http:// proxies are supported" in outcome.error
+    assert "only http:// and https:// proxies are supported, not socks5://" in outcome.error
 
 
 def test_a_connection_the_push_service_closed_is_replaced(provider, push_service):
     first, second = push_service.subscription(), push_service.subscription()
     assert provider.send(device(first), MESSAGE).kind == Outcome.SENT
-    for connection in connections._thread_connections().values():
-        connection.sock.shutdown(socket.SHUT_RD)  # as if the server had closed it while idle
+    for connection in list(push_service._server.connections):
+        connection.shutdown(socket.SHUT_RDWR)  # the service closes its idle connections
 
     assert provider.send(device(second), MESSAGE).kind == Outcome.SENT
-    assert len(push_service.received(second)) == 1
+    [sent_first], [sent_second] = push_service.received(first), push_service.received(second)
+    assert sent_first.client_port != sent_second.client_port
+
+
+@pytest.fixture
+def plain_server():
+    """Starts an HTTP/1.1 server answering each POST with `answers[n]` bytes of body (201, then
+    keep-alive); records (client address, path, Host)."""
+    servers = []
+
+    def start(family: socket.AddressFamily, host: str, answers: list[int]):
+        seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append((self.client_address, self.path, self.headers["Host"]))
+                body = b"x" * answers[len(seen) - 1]
+                self.send_response(201)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            address_family = family
+            daemon_threads = True
+
+        server = Server((host, 0), Handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server.server_address[1], seen
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ipv6_literal_endpoints_are_reached(plain_server, forget_connections, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "*")
+    try:
+        port, seen = plain_server(socket.AF_INET6, "::1", [0])
+    except OSError as exc:  # a machine without ::1 can't run this test; it never skips
+        pytest.fail(f"no IPv6 loopback here: {exc}")
+
+    answer = connections.post(
+        f"http://[::1]:{port}/push/v6", body=b"{}", headers={"TTL": "60"}, timeout=2.0
+    )
+
+    assert answer.status == 201
+    [(client, path, host)] = seen
+    assert (client[0], path, host) == ("::1", "/push/v6", f"[::1]:{port}")
+
+
+def test_an_overlong_answer_is_cut_and_its_connection_not_reused(
+    plain_server, forget_connections, monkeypatch
+):
+    monkeypatch.setenv("NO_PROXY", "*")
+    port, seen = plain_server(socket.AF_INET, "127.0.0.1", [3 * connections.MAX_ANSWER_BYTES, 5, 5])
+
+    answers = [
+        connections.post(f"http://127.0.0.1:{port}/p", body=b"", headers={}, timeout=2.0)
+        for _ in range(3)
+    ]
+
+    assert [len(answer.body) for answer in answers] == [connections.MAX_ANSWER_BYTES, 5, 5]
+    first, second, third = (client[1] for client, _, _ in seen)
+    assert first != second == third  # a fresh connection after the cut, kept alive after that
 
 
 def test_413_says_the_payload_was_too_large(provider, push_service):

@@ -228,7 +228,7 @@ def test_the_date_hierarchy_probes_find_the_periods_django_would_list(app, zone,
 
 
 def test_the_event_list_counts_at_most_the_cap(staff_client, app, monkeypatch):
-    from contacts.admin import CappedCountPaginator
+    from common.admin import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "count_cap", 3)
     for i in range(3):

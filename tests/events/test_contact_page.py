@@ -14,10 +14,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from campaigns.models import TriggerMark
 from contacts.access import SESSION_APP
 from contacts.models import Contact
 from contacts.typed_rows import RowType, typed_value
-from events.models import Event, EventType, TriggerMark
+from events.models import Event, EventType
 from events.selectors import contact_timeline_page
 from events.services.event_types import event_attribute_declare
 from events.services.ingest import events_ingest

@@ -53,11 +53,7 @@ def test_an_event_for_a_contact_deleted_meanwhile_is_refused_with_its_stats(app)
     contact.delete()
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
-        bulk_sql.insert_events(
-            [(app.pk, gone, event_type.pk, now, now, "{}", "{}", "", "f" * 64)],
-            app_id=app.pk,
-            marked_at=now,
-        )
+        bulk_sql.insert_events([(app.pk, gone, event_type.pk, now, now, "{}", "{}", "", "f" * 64)])
         stats = EventStats()
         stats.add(gone, event_type.pk, now, {})
         stats.write()

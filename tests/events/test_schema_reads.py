@@ -4,7 +4,8 @@ the very statement that inserts the events."""
 
 from __future__ import annotations
 
-from events.models import Event, EventAttribute, EventType, TriggerMark
+from campaigns.models import TriggerMark
+from events.models import Event, EventAttribute, EventType
 from events.services.ingest import events_ingest
 from events.services.schema import schema_get
 

@@ -4,10 +4,14 @@ refuses web push endpoints Beacon would not send to."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
-from events.models import Event, EventType, TriggerMark
+from campaigns import handlers as campaigns_handlers
+from campaigns.models import TriggerMark
+from contacts.models import Contact
+from events.models import Event, EventType
+from events.services.builtin import BuiltinEvent, events_record_builtin
 from events.services.ingest import events_ingest
-from events.signals import events_ingested
 
 KEYS = {"p256dh": "BP", "auth": "au"}
 
@@ -44,23 +48,32 @@ def test_a_replayed_event_leaves_no_second_mark(app, purchase_triggers):
     assert TriggerMark.objects.count() == 1
 
 
-def test_the_commit_signal_says_how_many_marks_were_left(
-    app, purchase_triggers, django_capture_on_commit_callbacks
+def test_the_matcher_is_nudged_on_commit_only_when_marks_were_left(
+    app, purchase_triggers, django_capture_on_commit_callbacks, monkeypatch
 ):
+    nudges = []
+    monkeypatch.setattr(campaigns_handlers, "_enqueue", lambda task: nudges.append(task.name))
     seen = []
-
-    def receiver(sender, trigger_marks, **kwargs):
-        seen.append(trigger_marks)
-
-    events_ingested.connect(receiver)
-    try:
+    for name in ("purchase_completed", "product_viewed"):
+        nudges.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            events_ingest(app=app, payloads=[{"event_name": "purchase_completed"}])
-        with django_capture_on_commit_callbacks(execute=True):
-            events_ingest(app=app, payloads=[{"event_name": "product_viewed"}])
-    finally:
-        events_ingested.disconnect(receiver)
+            events_ingest(app=app, payloads=[{"event_name": name}])
+        seen.append(nudges.count("campaigns.tasks.trigger_marks_process_task"))
     assert seen == [1, 0]
+
+
+def test_built_in_events_are_marked_too(app):
+    EventType.objects.update_or_create(
+        app=app, name="@NOTIFICATION_SENT", defaults={"triggers_campaigns": True}
+    )
+    contact = Contact.objects.create(app=app, external_id="u1")
+    now = timezone.now()
+    sent = BuiltinEvent(contact.pk, "@NOTIFICATION_SENT", {}, now, key="d1")
+    opened = BuiltinEvent(contact.pk, "@NOTIFICATION_OPENED", {}, now, key="d1")
+    assert events_record_builtin(app=app, events=[sent, opened]) == 2
+    assert events_record_builtin(app=app, events=[sent]) == 0  # stored before: no second mark
+    mark = TriggerMark.objects.get()
+    assert mark.event_id == Event.objects.get(event_type__name="@NOTIFICATION_SENT").pk
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,8 @@ from django.utils import timezone
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from campaigns.models import Delivery
+from campaigns.models import Delivery, TriggerMark
 from common.metrics import instruments_registry
-from events.models import TriggerMark
 from segments.services import segment_create, segment_refresh
 from tests.campaigns.factories import active_campaign, subscribe
 

@@ -175,6 +175,16 @@ def test_the_segment_list_filters_by_tag_and_by_name(admin_client, app, purchase
     assert names(name="buy", tag="vip") == ["Big buyers"]
 
 
+def test_the_tag_filter_matches_tags_with_quotes_backslashes_and_accents(admin_client, app):
+    tags = ['say "hi"', "back\\slash", "café", "it's"]
+    segment_create(app=app, name="Odd", tags=tags, conditions=HAS_EMAIL)
+    segment_create(app=app, name="Plain", tags=["cafe", "say hi"], conditions=HAS_EMAIL)
+
+    for tag in tags:
+        response = admin_client.get("/api/v1/segments", {"tag": tag})
+        assert [item["name"] for item in response.json()["results"]] == ["Odd"], tag
+
+
 def test_patching_changes_only_the_fields_sent(admin_client, buyers):
     url = f"/api/v1/segments/{buyers.pk}"
     response = admin_client.patch(url, {"name": "Customers", "tags": []}, format="json")
