@@ -8,10 +8,11 @@ default database's).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 Column = tuple[str, str]  # (name, PostgreSQL type)
 
@@ -113,5 +114,12 @@ def dialect_for(db_connection) -> PostgreSQL | SQLite:
 
 
 def dialect() -> PostgreSQL | SQLite:
-    """The dialect of the default database."""
-    return dialect_for(connection)
+    """The dialect of the default database (its engine is fixed for the life of the process)."""
+    return _default_dialect()
+
+
+@functools.cache
+def _default_dialect() -> PostgreSQL | SQLite:
+    # Asked a few dozen times per tracked event: reading `vendor` through django.db.connection
+    # (a proxy to a thread-local) each time cost more than the rest of this module.
+    return dialect_for(connections[DEFAULT_DB_ALIAS])

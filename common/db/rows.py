@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 
 import orjson
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
@@ -15,7 +15,7 @@ from common.db.dialect import dialect
 
 def select_list(model, alias: str) -> str:
     """The model's concrete columns for a raw SELECT, in `from_row`'s order."""
-    return _select_list(model, alias, connection.vendor)
+    return _select_list(model, alias, dialect().vendor)
 
 
 @functools.cache
@@ -37,7 +37,7 @@ def from_row(model, row: Sequence):
     database's converters first (SQLite's text timestamps and integer booleans; PostgreSQL's
     binary results need none). Once any pre_init/post_init receiver is connected, rows go
     through `from_db`: none is skipped."""
-    attnames, json_columns, converters = _row_layout(model, connection.vendor)
+    attnames, json_columns, converters = _row_layout(model, dialect().vendor)
     values = list(row[: len(attnames)])
     for i in json_columns:
         if values[i] is not None:
@@ -46,11 +46,11 @@ def from_row(model, row: Sequence):
         for convert in functions:
             values[i] = convert(values[i], expression, connection)
     if pre_init.receivers or post_init.receivers:  # any receiver at all: the ORM's way
-        return model.from_db(connection.alias, attnames, values)
+        return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
     instance = model.__new__(model)
     instance.__dict__.update(zip(attnames, values, strict=True))
     state = instance._state = ModelState()
-    state.adding, state.db = False, connection.alias
+    state.adding, state.db = False, DEFAULT_DB_ALIAS
     return instance
 
 
