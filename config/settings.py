@@ -1,12 +1,14 @@
 """Beacon settings: everything comes from environment variables (see .env.example).
 
-The defaults run a fresh checkout with no servers: SQLite in WAL mode and kombu's filesystem
-broker, both under var/. Production sets DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+With DEBUG=true (`make run`, `make test`) a fresh checkout runs with no servers: SQLite in WAL
+mode and a filesystem broker, both under var/. Production (the default) must set DATABASE_URL
+(PostgreSQL) and CELERY_BROKER_URL (Redis), among others: see docs/deploy.md.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,8 +24,8 @@ VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Production is the default: a process started without DEBUG=true finds no embedded fallback
-# and refuses to start without SECRET_KEY, DATABASE_URL and CELERY_BROKER_URL. `make run` and
-# `make test` set DEBUG=true (Makefile), and with it the embedded SQLite and broker under var/.
+# and refuses to start without SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and BEACON_PUBLIC_URL.
+# `make run` and `make test` set DEBUG=true (Makefile), and with it SQLite and a broker under var/.
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_required(
     "SECRET_KEY", "insecure-development-key-set-SECRET_KEY-in-production", debug=DEBUG
@@ -125,6 +127,30 @@ def _database_config() -> dict:
 DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Admin login lockout (django-axes, docs/deploy.md): after AXES_FAILURE_LIMIT wrong passwords for
+# one username from one client IP, that pair is refused (429, templates/admin/locked_out.html)
+# for AXES_COOLOFF_TIME. Keyed on the pair, so an attacker elsewhere can't lock an admin out.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes asks: it renders the lockout
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out pair before the check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a typo or two, then the right password, starts from zero again
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client IP: REMOTE_ADDR, unless CLIENT_IP_HEADER names the header a reverse proxy sets to the
+# address it received the request from (nginx: `X-Forwarded-For $remote_addr`, docs/deploy.md).
+# Trust it only behind such a proxy: any client could otherwise pick the IP it is counted under.
+_client_ip_header = env_str("CLIENT_IP_HEADER", "")
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_" + _client_ip_header.upper().replace("-", "_"), "REMOTE_ADDR"]
+    if _client_ip_header
+    else ["REMOTE_ADDR"]
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -199,7 +225,7 @@ CORS_URLS_REGEX = r"^/(api/v1/events(/batch)?|api/v1/push/.*|static/beacon/.*|be
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 
-# Celery: Redis in production, a serverless filesystem broker by default.
+# Celery: Redis in production, a serverless filesystem broker in development (DEBUG=true).
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_required("CELERY_BROKER_URL", "filesystem://", debug=DEBUG)
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 from django.test import Client
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
@@ -63,7 +64,9 @@ def test_the_demo_has_one_user_of_each_role_in_the_demo_app(demo_settings):
     assert [g.name for g in marketer.groups.all()] == ["Marketer"]
     assert marketer.is_staff and not marketer.is_superuser
     client = Client()
-    assert client.login(username="marketer", password=credentials["Marketer password"])
+    assert client.login(
+        request=HttpRequest(), username="marketer", password=credentials["Marketer password"]
+    )
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/contacts/apikey/").status_code == 403
 
@@ -78,7 +81,9 @@ def test_an_older_credentials_file_gets_a_marketer_and_keeps_the_rest(demo_setti
     assert {k: v for k, v in second.items() if not k.startswith("Marketer")} == {
         k: v for k, v in first.items() if not k.startswith("Marketer")
     }
-    assert Client().login(username="marketer", password=second["Marketer password"])
+    assert Client().login(
+        request=HttpRequest(), username="marketer", password=second["Marketer password"]
+    )
     assert path.stat().st_mode & 0o077 == 0
 
 
@@ -92,7 +97,9 @@ def test_a_second_run_prints_the_same_credentials_and_creates_nothing(demo_setti
 def test_the_printed_password_logs_in_to_the_admin(demo_settings):
     credentials = run_demo()
     client = Client()
-    assert client.login(username=credentials["Username"], password=credentials["Password"])
+    assert client.login(
+        request=HttpRequest(), username=credentials["Username"], password=credentials["Password"]
+    )
     assert client.get("/admin/").status_code == 200
 
 
@@ -123,7 +130,7 @@ def test_lost_credentials_are_replaced_without_a_second_app(demo_settings):
     second = run_demo()
     assert second["Password"] != first["Password"]
     assert App.objects.count() == 1
-    assert Client().login(username="admin", password=second["Password"])
+    assert Client().login(request=HttpRequest(), username="admin", password=second["Password"])
 
 
 def test_setup_installs_the_periodic_tasks(db):
