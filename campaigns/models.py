@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from contacts.models import App, Contact, Device
+from events.models import EventType
 from segments.models import Segment
 
 
@@ -221,9 +222,22 @@ class VapidKeyPair(models.Model):
         return f"VAPID key pair of {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class TriggeringEventType(models.Model):
+    """An event type that an active campaign starts or cancels on: the statement that leaves
+    trigger marks joins this table, in the events' transaction, so ingest marks exactly these.
+    Kept by campaign_activate/pause in their transaction (services/campaigns.py)."""
+
+    event_type = models.OneToOneField(
+        EventType, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.event_type_id)
+
+
 class TriggerMark(models.Model):
     """An event that campaigns have not matched yet: written in the events' own transaction (the
-    hook campaigns subscribes to events/hooks.py with) for event types with `triggers_campaigns`,
+    hook campaigns subscribes to events/hooks.py with) for the TriggeringEventType types,
     deleted by the matcher once it has scheduled or cancelled what the event asks for. The
     durable half of "a trigger is never lost": the broker only nudges the matcher, a periodic
     sweep finds whatever a lost nudge left here.

@@ -20,14 +20,6 @@ class EventType(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     segmentation_enabled = models.BooleanField(default=False)
     segmentation_enabled_at = models.DateTimeField(null=True, blank=True)
-    # Written by campaigns alone (its activate/pause services, in their transaction) and read by
-    # its ingest hook: a denormalised copy of "an active campaign starts or cancels on this
-    # name", kept here because the hook's statement reads it by the row's key for each event.
-    triggers_campaigns = models.BooleanField(
-        default=False,
-        editable=False,
-        help_text="An active campaign starts or cancels on this event: ingest marks each one",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,9 +126,6 @@ class ContactEventStats(models.Model):
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
-    # Set by ingest whenever the row changes; cleared by whoever re-evaluates the contact
-    # (segments' incremental update). A durable mark: nothing is lost if the broker is down.
-    needs_evaluation = models.BooleanField(default=True)
 
     class Meta:
         verbose_name_plural = "contact event stats"
@@ -148,11 +137,6 @@ class ContactEventStats(models.Model):
         indexes = [
             models.Index(fields=["event_type", "first_at"], name="stats_type_first"),
             models.Index(fields=["event_type", "last_at"], name="stats_type_last"),
-            models.Index(
-                fields=["contact"],
-                condition=models.Q(needs_evaluation=True),
-                name="stats_needs_evaluation",
-            ),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,31 @@ class Segment(models.Model):
         return self.name
 
 
+class EvaluationMark(models.Model):
+    """A contact whose events of one type changed since segments last looked at it: written in
+    the events' own transaction (segments' subscriber to events/hooks.py), deleted by
+    segments_evaluate_pending once it has re-evaluated the contact. Durable, so a lost nudge or
+    a broker outage only delays an update (a sweep drains the marks every second).
+
+    Plain ids, no foreign keys (as campaigns' TriggerMark): ingest pays no constraint checks,
+    and a mark whose contact was erased meanwhile evaluates nothing."""
+
+    app_id = models.BigIntegerField()
+    contact_id = models.BigIntegerField()
+    event_type_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # Also the drain's index: it takes marks in contact order.
+            models.UniqueConstraint(
+                fields=["contact_id", "event_type_id"], name="evaluation_mark_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}/{self.event_type_id}"
+
+
 class SegmentMembership(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
     contact = models.ForeignKey(

@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from common import metrics
 from contacts.models import App, Contact
-from events.models import ContactEventStats
+from events.models import EventType
 from segments.conditions.compiled import tree_conditions
 from segments.conditions.compiler import segment_context
 from segments.conditions.evaluation import full_evaluation
 from segments.conditions.tree import event_names, segment_ids, uses_contact_fields
 from segments.conditions.validation import conditions_validate
 from segments.membership_sql import changes_insert, memberships_delete, memberships_insert
-from segments.models import Segment, SegmentMembership
+from segments.models import EvaluationMark, Segment, SegmentMembership
 from segments.selectors import segment_membership_difference
 from segments.signals import segment_membership_changed, segment_refresh_requested
 
@@ -174,27 +174,30 @@ def segments_refresh_contacts(
 
 
 def segments_evaluate_pending(*, limit: int = 2000, now: datetime | None = None) -> int:
-    """Re-evaluate the contacts whose event stats ingest marked as changed, and clear the marks,
-    in one transaction (a crash leaves the marks for the next run). Returns the contacts done."""
+    """Re-evaluate the contacts that ingest marked as changed (segments/evaluation_marks.py) and
+    delete the marks, in one transaction (a crash leaves the marks for the next run). Returns the
+    contacts done."""
     with transaction.atomic():
-        marked = ContactEventStats.objects.filter(needs_evaluation=True)
+        marked = EvaluationMark.objects.all()
         if connection.features.has_select_for_update_skip_locked:
-            marked = marked.select_for_update(skip_locked=True, of=("self",))
+            marked = marked.select_for_update(skip_locked=True)
         rows = list(
             marked.order_by("contact_id").values_list(
-                "pk", "contact__app_id", "contact_id", "event_type__name"
+                "pk", "app_id", "contact_id", "event_type_id"
             )[:limit]
         )
         if not rows:
             return 0
-        ContactEventStats.objects.filter(pk__in=[row[0] for row in rows]).update(
-            needs_evaluation=False
+        EvaluationMark.objects.filter(pk__in=[row[0] for row in rows]).delete()
+        type_names = dict(
+            EventType.objects.filter(pk__in={row[3] for row in rows}).values_list("pk", "name")
         )
         changes: dict[int, tuple[set, set]] = {}
-        for _, app_id, contact_id, type_name in rows:
+        for _, app_id, contact_id, type_id in rows:
             contacts, names = changes.setdefault(app_id, (set(), set()))
             contacts.add(contact_id)
-            names.add(type_name)
+            if type_id in type_names:  # (a type deleted meanwhile changes nothing)
+                names.add(type_names[type_id])
         for app in App.objects.filter(pk__in=changes):
             contacts, names = changes[app.pk]
             segments_refresh_contacts(

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, Delivery, TriggeringEventType
 from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
 from campaigns.signals import campaign_activated
 from contacts.models import App
@@ -223,6 +223,9 @@ def _sync_trigger_types(app: App) -> None:
         app=app, status=Campaign.Status.ACTIVE, kind=Campaign.Kind.EVENT
     )
     names = {n for pair in active.values_list("trigger_event", "cancel_event") for n in pair} - {""}
-    types = EventType.objects.filter(app=app)
-    types.filter(triggers_campaigns=True).exclude(name__in=names).update(triggers_campaigns=False)
-    types.filter(name__in=names, triggers_campaigns=False).update(triggers_campaigns=True)
+    wanted = set(EventType.objects.filter(app=app, name__in=names).values_list("pk", flat=True))
+    current = TriggeringEventType.objects.filter(event_type__app=app)
+    current.exclude(event_type_id__in=wanted).delete()
+    TriggeringEventType.objects.bulk_create(
+        [TriggeringEventType(event_type_id=pk) for pk in sorted(wanted)], ignore_conflicts=True
+    )

@@ -1,8 +1,8 @@
 """Leaving trigger marks: campaigns' subscriber to events/hooks.py, run in the transaction that
 stores the events (ingest's and the built-in events'), so the mark is as durable as the event.
 
-Which types trigger is read by the inserting statement itself (`EventType.triggers_campaigns`,
-kept by campaign_activate/pause in their transaction): a campaign whose activation commits
+Which types trigger is read by the inserting statement itself (TriggeringEventType, kept by
+campaign_activate/pause in their transaction): a campaign whose activation commits
 before that statement runs gets its marks, whatever the batch read at its start."""
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from django.db import connection
-
-from campaigns.models import TriggerMark
+from campaigns.models import TriggeringEventType, TriggerMark
 from common.db.dialect import Column, dialect
 from common.db.executor import execute_counted
 from events.hooks import StoredEvent
-from events.models import EventType
 
 STORED_COLUMNS: list[Column] = [
     ("id", "bigint"),
@@ -36,8 +33,7 @@ def trigger_marks_leave(
         f"INSERT INTO {TriggerMark._meta.db_table} "
         f"(app_id, event_id, contact_id, event_type_id, created_at) "
         f"SELECT %s, v.id, v.contact_id, v.event_type_id, %s FROM {source} "
-        f"JOIN {EventType._meta.db_table} t ON t.id = v.event_type_id "
-        f"WHERE t.triggers_campaigns"
+        f"JOIN {TriggeringEventType._meta.db_table} t ON t.event_type_id = v.event_type_id"
     )
-    created_at = connection.ops.adapt_datetimefield_value(now)  # SQLite's text form
+    created_at = dialect().timestamp(now)
     return execute_counted(sql, [app_id, created_at, *params])

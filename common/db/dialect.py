@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
@@ -30,6 +31,10 @@ class PostgreSQL:
 
     def id_list(self, ids: Iterable[int]) -> list[int]:
         return list(ids)
+
+    def timestamp(self, value: datetime) -> datetime:
+        """A timestamptz parameter (psycopg adapts an aware datetime itself)."""
+        return value
 
     def json_array_contains(self, column: str, value: object) -> tuple[str, list]:
         """The JSON array in `column` has `value` as an element."""
@@ -73,6 +78,10 @@ class SQLite:
 
     def id_list(self, ids: Iterable[int]) -> str:
         return json.dumps(list(ids))  # no arrays: a JSON array, read by json_each
+
+    def timestamp(self, value: datetime) -> str:
+        """A timestamptz parameter: the text form Django's SQLite backend stores."""
+        return _adapt(value, "timestamptz")
 
     def json_array_contains(self, column: str, value: object) -> tuple[str, list]:
         return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = %s)", [value]

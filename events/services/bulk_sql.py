@@ -85,11 +85,10 @@ def upsert_stats(rows: Sequence[tuple]) -> None:
     table = ContactEventStats._meta.db_table
     source, params = dialect().values_source(STATS_COLUMNS, rows)
     sql = (
-        f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count, "
-        f"needs_evaluation) SELECT v.contact_id, v.event_type_id, v.first_at, v.last_at, "
-        f"v.count, {dialect().true} FROM {source} "
+        f"INSERT INTO {table} (contact_id, event_type_id, first_at, last_at, count) "
+        f"SELECT v.contact_id, v.event_type_id, v.first_at, v.last_at, v.count FROM {source} "
         f"WHERE true ON CONFLICT (contact_id, event_type_id) DO UPDATE SET "
-        f"count = {table}.count + excluded.count, needs_evaluation = {dialect().true}, "
+        f"count = {table}.count + excluded.count, "
         f"first_at = {dialect().least}({table}.first_at, excluded.first_at), "
         f"last_at = {dialect().greatest}({table}.last_at, excluded.last_at)"
     )

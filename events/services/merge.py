@@ -1,4 +1,5 @@
-"""When contacts merge, their events and per-event stats follow."""
+"""When contacts merge, their events and per-event stats follow (segments mark the surviving
+contact for re-evaluation on the same signal)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,17 @@ def _move_event_stats(source: Contact, target: Contact) -> None:
     for stat in ContactEventStats.objects.filter(contact=source):
         mine = target_stats.get(stat.event_type_id)
         if mine is None:
-            stat.contact, stat.needs_evaluation = target, True
-            stat.save(update_fields=["contact", "needs_evaluation"])
+            stat.contact = target
+            stat.save(update_fields=["contact"])
             continue
         mine.count += stat.count
         mine.first_at = min(mine.first_at, stat.first_at)
         mine.last_at = max(mine.last_at, stat.last_at)
-        mine.needs_evaluation = True
-        mine.save(update_fields=["count", "first_at", "last_at", "needs_evaluation"])
+        mine.save(update_fields=["count", "first_at", "last_at"])
         stat.delete()
 
 
 def _move_param_stats(source: Contact, target: Contact) -> None:
-    """(The event stats' needs_evaluation marks cover these rows: same events.)"""
     target_stats = {
         (s.event_type_id, s.param): s for s in ContactParamStats.objects.filter(contact=target)
     }

@@ -2,13 +2,12 @@
 
 Read afresh for every batch, in one query (binary results and `from_row`, no ORM:
 the two ORM queries this replaces cost a quarter of a single event's CPU). Nothing is cached
-between requests, on purpose: an attribute declared or corrected, a type deleted, or a
-campaign's `triggers_campaigns` flag flipped, by any process, is seen by the next batch that
+between requests, on purpose: an attribute declared or corrected, or a type deleted, by any
+process, is seen by the next batch that
 starts after that change commits. A per-process cache with a short TTL was measured and
 dropped: it let ingest apply an attribute's old type for up to its TTL after a change made
 elsewhere, which the segment tests (rightly) refuse, and the fresh read costs one round trip
-and ~0.1 ms of CPU. `triggers_campaigns` is additionally re-read, in the events' transaction,
-by the statement its events/hooks.py subscriber writes the trigger marks with.
+and ~0.1 ms of CPU.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import Campaign, Delivery, TriggeringEventType
 from campaigns.selectors import campaign_activity
 from campaigns.services.campaigns import campaign_create
 from campaigns.services.policy import push_policy_update
@@ -259,7 +259,7 @@ def test_another_apps_event_types_are_neither_offered_nor_touched(marketer, app,
     # The name is registered in the marketer's app; the other app's type is not used.
     assert EventType.objects.filter(name="their_secret_event").count() == 2
     theirs = EventType.objects.get(app=other_app, name="their_secret_event")
-    assert theirs.triggers_campaigns is False
+    assert not TriggeringEventType.objects.filter(event_type=theirs).exists()
 
 
 def test_another_apps_campaign_cannot_be_opened_activated_or_paused(role_client, app, other_app):
@@ -285,7 +285,8 @@ def test_activate_and_pause_buttons_go_through_the_services(marketer, app):
     assert "Cart is active." in response.content.decode()
     campaign.refresh_from_db()
     assert campaign.status == "active"
-    assert EventType.objects.get(app=app, name="cart_updated").triggers_campaigns is True
+    cart_updated = EventType.objects.get(app=app, name="cart_updated")
+    assert TriggeringEventType.objects.filter(event_type=cart_updated).exists()
     assert 'id="campaign-pause"' in response.content.decode()
     marketer.post(f"{base}/pause/")
     campaign.refresh_from_db()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.models import Campaign, Delivery, TriggerMark
+from campaigns.models import Campaign, Delivery, TriggeringEventType, TriggerMark
 from campaigns.services.campaigns import campaign_pause
 from campaigns.services.scheduling import Reach, deliveries_schedule
 from campaigns.services.triggers import trigger_marks_process
@@ -204,6 +204,7 @@ def test_a_paused_campaign_leaves_no_marks_and_schedules_nothing(app):
 @pytest.mark.parametrize("event_name", ["purchase_completed", "order_cancelled"])
 def test_activation_makes_ingest_mark_trigger_and_cancel_events(app, event_name):
     active_campaign(app, cancel_event="order_cancelled")
-    assert EventType.objects.get(app=app, name=event_name).triggers_campaigns
+    event_type = EventType.objects.get(app=app, name=event_name)
+    assert TriggeringEventType.objects.filter(event_type=event_type).exists()
     track(app, "ann", event_name)
     assert TriggerMark.objects.count() == 1

@@ -4,7 +4,7 @@ the very statement that inserts the events."""
 
 from __future__ import annotations
 
-from campaigns.models import TriggerMark
+from campaigns.models import TriggeringEventType, TriggerMark
 from events.models import Event, EventAttribute, EventType
 from events.services.ingest import events_ingest
 from events.services.schema import schema_get
@@ -32,10 +32,11 @@ def test_the_schema_holds_the_named_types_and_their_attributes(app):
 
 def test_a_campaign_activated_between_two_batches_gets_the_second_marked(app):
     ingest(app, event_name="purchase_completed")
-    EventType.objects.filter(app=app, name="purchase_completed").update(triggers_campaigns=True)
+    purchase = EventType.objects.get(app=app, name="purchase_completed")
+    triggering = TriggeringEventType.objects.create(event_type=purchase)
     ingest(app, event_name="purchase_completed", params={"order": 1})
     assert TriggerMark.objects.count() == 1
-    EventType.objects.filter(app=app, name="purchase_completed").update(triggers_campaigns=False)
+    triggering.delete()
     ingest(app, event_name="purchase_completed", params={"order": 2})
     assert TriggerMark.objects.count() == 1
 

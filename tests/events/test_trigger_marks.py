@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns import handlers as campaigns_handlers
-from campaigns.models import TriggerMark
+from campaigns.models import TriggeringEventType, TriggerMark
 from contacts.models import Contact
 from events.models import Event, EventType
 from events.services.builtin import BuiltinEvent, events_record_builtin
@@ -19,7 +19,7 @@ KEYS = {"p256dh": "BP", "auth": "au"}
 @pytest.fixture
 def purchase_triggers(app):
     event_type, _ = EventType.objects.get_or_create(app=app, name="purchase_completed")
-    EventType.objects.filter(pk=event_type.pk).update(triggers_campaigns=True)
+    TriggeringEventType.objects.create(event_type=event_type)
     return event_type
 
 
@@ -63,9 +63,8 @@ def test_the_matcher_is_nudged_on_commit_only_when_marks_were_left(
 
 
 def test_built_in_events_are_marked_too(app):
-    EventType.objects.update_or_create(
-        app=app, name="@NOTIFICATION_SENT", defaults={"triggers_campaigns": True}
-    )
+    sent, _ = EventType.objects.get_or_create(app=app, name="@NOTIFICATION_SENT")
+    TriggeringEventType.objects.create(event_type=sent)
     contact = Contact.objects.create(app=app, external_id="u1")
     now = timezone.now()
     sent = BuiltinEvent(contact.pk, "@NOTIFICATION_SENT", {}, now, key="d1")

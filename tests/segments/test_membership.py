@@ -135,15 +135,22 @@ def test_a_segment_used_by_another_cannot_be_deleted(app, purchase):
     assert "Not buyers" in str(error.value)
 
 
-def test_ingest_marks_stats_and_the_drain_clears_them(app, purchase, track):
-    from events.models import ContactEventStats
+def test_ingest_marks_contacts_and_the_drain_clears_them(app, purchase, track):
+    from segments.models import EvaluationMark
     from segments.services import segments_evaluate_pending
 
     segment = segment_create(app=app, name="Buyers", conditions=PURCHASED_RECENTLY)
     track(event_name="purchase", app_user_id="ann")
-    assert ContactEventStats.objects.filter(needs_evaluation=True).exists()
+    track(event_name="purchase", app_user_id="ann")
+    ann = Contact.objects.get(app=app, external_id="ann")
+    # One mark per contact and type however many events (the session's @APP_OPEN has one too).
+    assert list(
+        EvaluationMark.objects.filter(event_type_id=purchase.pk).values_list(
+            "contact_id", flat=True
+        )
+    ) == [ann.pk]
     assert segments_evaluate_pending() == 1
-    assert not ContactEventStats.objects.filter(needs_evaluation=True).exists()
+    assert not EvaluationMark.objects.exists()
     assert members(segment) == {"ann"}
     assert segments_evaluate_pending() == 0
 
@@ -191,3 +198,19 @@ def test_a_long_purpose_is_a_validation_error(app):
     with pytest.raises(ValidationError) as error:
         segment_create(app=app, name="x", purpose="p" * 501, conditions={"type": "device"})
     assert "purpose" in error.value.message_dict
+
+
+def test_a_merge_marks_the_surviving_contact_for_the_merged_history(app, purchase, track):
+    """The merging event is a login: only the merge's marks make the purchase count for bob."""
+    from segments.services import segments_evaluate_pending
+
+    segment = segment_create(app=app, name="Buyers", conditions=PURCHASED_RECENTLY)
+    track(event_name="purchase", anonymous_id="visitor-1")
+    track(event_name="login", app_user_id="bob")
+    segments_evaluate_pending()
+    assert members(segment) == {None}  # the anonymous visitor
+
+    track(event_name="login", app_user_id="bob", anonymous_id="visitor-1")
+    assert Contact.objects.filter(app=app).count() == 1
+    segments_evaluate_pending()
+    assert members(segment) == {"bob"}
