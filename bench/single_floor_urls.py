@@ -32,6 +32,7 @@ class EventSerializer(serializers.Serializer):
 class FloorView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes: list = []  # no key, so the API's per-IP limit for keyless requests
 
     def post(self, request):
         serializer = EventSerializer(data=request.data)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import django_filters
-
 from campaigns.models import Campaign, Delivery
+from common.api_fields import IdFilter, StrictBooleanFilter, StrictFilterSet
 
 
-class CampaignFilter(django_filters.FilterSet):
+class CampaignFilter(StrictFilterSet):
     class Meta:
         model = Campaign
         fields = ["status", "kind"]
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(StrictFilterSet):
+    contact_id = IdFilter(help_text="The contact's id")
+    is_test = StrictBooleanFilter(help_text="A test send (POST /campaigns/{id}/test)")
+
     class Meta:
         model = Delivery
         fields = ["status", "contact_id", "is_test"]

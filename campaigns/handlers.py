@@ -6,7 +6,6 @@ commit. Best effort: the periodic sweeps find whatever a lost nudge leaves behin
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -22,11 +21,10 @@ from campaigns.tasks import (
     trigger_marks_process_task,
 )
 from campaigns.vapid import vapid_keys_setup
+from common.nudges import nudge
 from contacts.signals import setup_requested
 from events.hooks import StoredEvent, on_events_stored
 from segments.signals import segment_membership_changed
-
-logger = logging.getLogger(__name__)
 
 
 def _on_events_stored(app_id: int, events: Sequence[StoredEvent], now: datetime) -> None:
@@ -54,10 +52,7 @@ def _on_test_push_scheduled(sender, **kwargs) -> None:
 
 
 def _enqueue(task) -> None:
-    try:
-        task.delay()
-    except Exception:
-        logger.exception("could not enqueue %s; the periodic sweep will catch up", task.name)
+    nudge(task)  # best effort (common/nudges.py)
 
 
 def _on_setup_requested(sender, **kwargs) -> None:

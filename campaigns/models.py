@@ -1,5 +1,6 @@
 """Campaigns (what to send, to whom, when), Deliveries (one push to one device: the database row
-is the timer, the lock and the log) and the VAPID key pair they are signed with."""
+is the timer, the lock and the log), the VAPID key pair web pushes are signed with, and each app's
+credentials for the mobile push services (FCM, APNs, OneSignal)."""
 
 from __future__ import annotations
 
@@ -259,3 +260,84 @@ class TriggerMark(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.event_id}"
+
+
+class PushCredentials(models.Model):
+    """What every provider's credentials keep: the secret, encrypted at rest with
+    PUSH_CREDENTIALS_KEYS (campaigns/credentials.py) and never shown back, and how to recognise
+    it instead: a fingerprint and when it was set. Written by services/credentials.py only."""
+
+    encrypted_secret = models.TextField(help_text="A Fernet token; the plain secret is not stored")
+    secret_fingerprint = models.CharField(max_length=40)
+    secret_set_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class FcmCredentials(PushCredentials):
+    """A Firebase service account (its JSON key, encrypted) that sends through FCM HTTP v1."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="fcm_credentials")
+    project_id = models.CharField(max_length=30, help_text="From the service account's JSON")
+    client_email = models.CharField(max_length=254, help_text="From the service account's JSON")
+
+    class Meta:
+        verbose_name = "FCM credentials"
+        verbose_name_plural = "FCM credentials"
+
+    def __str__(self) -> str:
+        return f"FCM credentials of {self.app}"
+
+
+class ApnsCredentials(PushCredentials):
+    """An APNs token-based authentication key (the .p8 file, encrypted) and where it sends."""
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", "Sandbox (development builds)"
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="apns_credentials")
+    key_id = models.CharField(max_length=10, help_text="The 10-character id of the .p8 key")
+    team_id = models.CharField(max_length=10, help_text="The 10-character Apple team id")
+    bundle_id = models.CharField(max_length=255, help_text="The app's bundle id (apns-topic)")
+    environment = models.CharField(
+        max_length=10, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+
+    class Meta:
+        verbose_name = "APNs credentials"
+        verbose_name_plural = "APNs credentials"
+
+    def __str__(self) -> str:
+        return f"APNs credentials of {self.app}"
+
+
+class OneSignalCredentials(PushCredentials):
+    """A OneSignal app id and its REST API key (encrypted)."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="onesignal_credentials")
+    onesignal_app_id = models.UUIDField(verbose_name="OneSignal app id")
+
+    class Meta:
+        verbose_name = "OneSignal credentials"
+        verbose_name_plural = "OneSignal credentials"
+
+    def __str__(self) -> str:
+        return f"OneSignal credentials of {self.app}"
+
+
+class PushedMark(models.Model):
+    """A push the push service accepted whose outcome is not recorded yet (campaigns/services/
+    sending.py): written as it is answered, deleted when the claim's outcomes are. Its own
+    insert-only table, so that a mark rewrites no delivery row and none of its indexes; plain ids,
+    no foreign key (as TriggerMark). A mark counts only while its delivery is still sending
+    under the same claim."""
+
+    delivery_id = models.BigIntegerField(primary_key=True)
+    claim = models.UUIDField()
+    pushed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id}"

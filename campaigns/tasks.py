@@ -15,7 +15,7 @@ from campaigns.services.dispatch import (
     deliveries_release_expired,
 )
 from campaigns.services.entries import segment_entries_match
-from campaigns.services.sending import deliveries_send
+from campaigns.services.sending import deliveries_record_pushed, deliveries_send
 from campaigns.services.triggers import BATCH as TRIGGER_BATCH
 from campaigns.services.triggers import trigger_marks_process
 
@@ -49,6 +49,7 @@ def deliveries_dispatch(*, release_expired: bool = False) -> int:
     the periodic run only: a lease is minutes long, and the inline runs (one per trigger batch,
     broadcast or segment entry) would pay two UPDATEs each for it."""
     if release_expired:
+        deliveries_record_pushed()
         deliveries_release_expired()
     claims = deliveries_claim_due()
     for claim in claims:

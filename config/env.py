@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -56,3 +58,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Rate:
+    requests: int
+    seconds: int
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_NO_LIMIT = {"", "off", "none"}
+
+
+@functools.lru_cache(maxsize=64)
+def parse_rate(text: str | None) -> Rate | None:
+    """DRF's notation, "<requests>/<s|m|h|d>" (only the period's first letter counts, so "1000/min"
+    too); None for "off" or nothing. Raises ValueError for anything else."""
+    if text is None or text.strip().lower() in _NO_LIMIT:
+        return None
+    count, _, period = text.partition("/")
+    seconds = _PERIODS.get(period.strip()[:1])
+    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+        raise ValueError(f"{text!r} is not a rate: use <requests>/<s|m|h|d>, e.g. 1000/m, or off")
+    return Rate(int(count), seconds)
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A rate limit for DRF's DEFAULT_THROTTLE_RATES: "1000/m", or "off" (None: no limit)."""
+    raw = os.environ.get(name, default)
+    try:
+        return raw.strip() if parse_rate(raw) else None
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={exc}") from None

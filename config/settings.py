@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.logging import FORMATTERS
 from config.broker import use_for_filesystem_urls
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BEACON_VAR_DIR", str(BASE_DIR / "var")))
@@ -58,6 +58,8 @@ MIDDLEWARE = [
     # First: probes answer before the host check and the HTTPS redirect (monitoring/middleware.py).
     "monitoring.middleware.HealthProbeMiddleware",
     "monitoring.middleware.RequestLogMiddleware",  # one line a request
+    # A page that fails because the database is down answers 503 + Retry-After, not a 500.
+    "monitoring.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise and CommonMiddleware, which answer without calling what follows: CORS
     # headers on the SDK's static files, and preflights.
@@ -205,7 +207,37 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Rate limits (docs/operations.md): per API key at its scope's rate, and per client IP for
+    # requests without a valid key (bad keys, /push/opened); 429 with Retry-After once over.
+    # "<requests>/<s|m|h|d>", or "off". Counted in the cache below (config/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["contacts.api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": env_rate("API_RATE_INGEST", "60000/m"),
+        "admin": env_rate("API_RATE_ADMIN", "30000/m"),
+        "anonymous": env_rate("API_RATE_ANONYMOUS", "600/m"),
+    },
 }
+
+
+def _cache_config() -> dict:
+    """Redis from CACHE_URL (every process and host counts rate limits together); unset, each
+    process's own memory (`make run`, tests: a limit then holds per process)."""
+    url = env_str("CACHE_URL", "")
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not url.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(f"CACHE_URL={url!r}: use redis:// or rediss://, or nothing")
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "beacon",
+        # A Redis that is down or hangs costs a request at most this, once per few seconds
+        # (config/throttling.py stops asking after a failure); the limits are then off.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+
+
+CACHES = {"default": _cache_config()}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beacon API",
@@ -216,6 +248,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error statuses and the one error shape (config/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.document_errors",
+    ],
 }
 
 # CORS: customers' pages on any origin call the tracking API and the push endpoints with their
@@ -224,6 +261,8 @@ SPECTACULAR_SETTINGS = {
 CORS_URLS_REGEX = r"^/(api/v1/events(/batch)?|api/v1/push/.*|static/beacon/.*|beacon-sw\.js)$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
+# The SDK waits as long as a 429 or 503 says; browsers hide the header from it unless exposed.
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 # Celery: Redis in production, a serverless filesystem broker in development (DEBUG=true).
 BROKER_DIR = VAR_DIR / "broker"
@@ -241,10 +280,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),  # kombu's default is relative to the cwd
         "polling_interval": 0.1,  # an idle worker looks every 0.1 s (kombu: 1 s): prompt nudges
     }
-elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker outage must not hold requests (docs/reliability.md, "Broker down"): a connection
+    # that fails is not retried within the call, and a Redis that stops answering without closing
+    # the connection fails a publish within a second instead of never.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 0,  # kombu's reconnect loop: ~6 s per publish with the default 4 s timeout
+        "socket_connect_timeout": 1,
+        "socket_timeout": 1,
+    }
+elif not CELERY_BROKER_URL.startswith("amqp://"):
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r}: use redis://, amqp:// or filesystem://"
     )
+# Every task we publish nudges durable work that a periodic sweep (or a delivery's lease) redoes,
+# so a publish is one attempt: Celery's default retries held each request 0.6 s while Redis was
+# down. common/nudges.py also stops trying for a few seconds after a failure.
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
@@ -279,6 +331,27 @@ if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
     raise ImproperlyConfigured(
         f"VAPID_SUBJECT={VAPID_SUBJECT!r} must start with mailto: or https://"
     )
+
+# Mobile push (campaigns/providers/fcm.py, apns.py, onesignal.py) posts only to these bases,
+# overridable for tests and private gateways; redirects are never followed.
+FCM_BASE_URL = env_str("FCM_BASE_URL", "https://fcm.googleapis.com")
+FCM_TOKEN_URL = env_str("FCM_TOKEN_URL", "https://oauth2.googleapis.com/token")  # OAuth2 tokens
+APNS_BASE_URL = env_str("APNS_BASE_URL", "https://api.push.apple.com")
+APNS_SANDBOX_BASE_URL = env_str("APNS_SANDBOX_BASE_URL", "https://api.sandbox.push.apple.com")
+ONESIGNAL_BASE_URL = env_str("ONESIGNAL_BASE_URL", "https://api.onesignal.com")
+for _name in (
+    "FCM_BASE_URL",
+    "FCM_TOKEN_URL",
+    "APNS_BASE_URL",
+    "APNS_SANDBOX_BASE_URL",
+    "ONESIGNAL_BASE_URL",
+):
+    if not globals()[_name].startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r} must be an http(s) URL")
+# Fernet keys (URL-safe base64 of 32 bytes, comma-separated: the first encrypts, all decrypt) for
+# the per-app push credentials at rest (campaigns/credentials.py). Unset: stored credentials are
+# refused in production; with DEBUG=true a key derived from SECRET_KEY is used.
+PUSH_CREDENTIALS_KEYS = env_list("PUSH_CREDENTIALS_KEYS", [])
 
 # Where browsers reach Beacon: the service worker reports opens to this base URL.
 BEACON_PUBLIC_URL = env_required("BEACON_PUBLIC_URL", "http://127.0.0.1:8000", debug=DEBUG)

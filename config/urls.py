@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from campaigns import views as campaign_views
+from config.api import api_not_found
 from dashboard import views as dashboard_views
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # Last of the API: any other /api/ address answers 404 in the API's JSON error shape.
+    re_path(r"^api/", api_not_found),
     # Development aids, answered only with DEBUG (see campaigns/views.py).
     path("demo/", campaign_views.demo_page, name="sdk-demo"),
     path("beacon-sw.js", campaign_views.service_worker, name="service-worker"),
@@ -21,3 +24,6 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("favicon.ico", dashboard_views.favicon, name="favicon"),
 ]
+
+# A database outage met outside a view answers 503, like one met in a view (monitoring/).
+handler500 = "monitoring.views.server_error"

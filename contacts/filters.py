@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
+from common.api_fields import IdFilter, InstantFilter, StrictBooleanFilter, StrictFilterSet
 from contacts.models import Contact, Device
-
-
-def strict_boolean_filter(**kwargs) -> django_filters.TypedChoiceFilter:
-    """A true/false filter that refuses other values with a 400 (django-filter's BooleanFilter
-    silently ignores them, which would return everything for a typo)."""
-    return django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
-        **kwargs,
-    )
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.NumberFilter):
-    """A whole number (NumberFilter would accept 1.5)."""
-
-    field_class = forms.IntegerField
 
 
 def _live_devices():
     return Device.objects.filter(contact=OuterRef("pk"), invalidated_at__isnull=True)
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(StrictFilterSet):
     email = django_filters.CharFilter(method="filter_email", help_text="Case-insensitive")
     external_id = django_filters.CharFilter()
     country = django_filters.CharFilter(lookup_expr="iexact", help_text="ISO 3166-1 alpha-2")
@@ -42,11 +23,11 @@ class ContactFilter(django_filters.FilterSet):
         method="filter_platform",
         help_text="Has a valid device of this platform",
     )
-    push_reachable = strict_boolean_filter(
+    push_reachable = StrictBooleanFilter(
         method="filter_push_reachable", help_text="Has a valid device with push permission"
     )
-    seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
-    seen_before = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    seen_after = InstantFilter(field_name="last_seen_at", lookup_expr="gte")
+    seen_before = InstantFilter(field_name="last_seen_at", lookup_expr="lt")
     # The reverse relation of segments' memberships: contacts never imports segments.
     segment = IdFilter(
         field_name="segment_memberships__segment_id",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 STRING, NUMBER, BOOLEAN, DATE, JSON = "string", "number", "boolean", "date", "json"
 TYPES = (STRING, NUMBER, BOOLEAN, DATE, JSON)
@@ -29,6 +29,16 @@ _ISO_WITH_OFFSET = re.compile(
 )
 _ISO_WITHOUT_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _UNIX_TEXT = re.compile(r"-?\d+(\.\d+)?")
+# PostgreSQL's timestamptz takes offsets up to 15:59 (RFC 3339 allows 23:59; none is in use).
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+_MIN_UTC_OFFSET = -MAX_UTC_OFFSET
+# Instants a day inside years 1-9999 of UTC: Python, PostgreSQL's readers and every page can show
+# them at any UTC offset (an instant of 0001-01-01 in UTC is a BC date in America).
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+_RANGE = "must be between 0001-01-02 and 9999-12-30 in UTC"
+# Integers are stored as JSON numbers that orjson writes and PostgreSQL's readers take: 64 bits.
+INT64 = 2**63
 _TRUE_WORDS = {"true", "1", "yes", "on"}
 _FALSE_WORDS = {"false", "0", "no", "off"}
 
@@ -60,7 +70,8 @@ def format_instant(moment: datetime) -> str:
 
 
 def parse_instant(value) -> datetime:
-    """An RFC 3339 string with an offset, or Unix seconds, as an aware datetime."""
+    """An RFC 3339 string with an offset of at most 15:59, or Unix seconds, as an aware datetime
+    (the offset it was given, UTC for seconds) between EARLIEST and LATEST; else ValueError."""
     if isinstance(value, bool):
         raise ValueError("expected an RFC 3339 time with an offset or Unix seconds")
     if isinstance(value, int | float):
@@ -78,18 +89,31 @@ def _parse_text_instant(text: str) -> datetime:
             raise ValueError("time has no timezone offset (add Z or +HH:MM)")
         raise ValueError("expected an RFC 3339 time with an offset or Unix seconds")
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("not a valid date and time") from None
+    if not _MIN_UTC_OFFSET <= moment.utcoffset() <= MAX_UTC_OFFSET:
+        raise ValueError("the UTC offset must be at most 15:59 either way")
+    # With offsets of at most 15:59, only the first and the last year can be out of range.
+    return moment if 1 < moment.year < 9999 else _in_range(moment)
 
 
 def _from_unix(seconds: float) -> datetime:
-    if not math.isfinite(seconds):
-        raise ValueError("not a finite number of seconds")
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError("Unix time out of range") from None
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # NaN, infinite, or past the calendar
+        raise ValueError(_RANGE) from None
+    return moment if 1 < moment.year < 9999 else _in_range(moment)
+
+
+def _in_range(moment: datetime) -> datetime:
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 once in UTC
+        raise ValueError(_RANGE) from None
+    if not EARLIEST <= in_utc <= LATEST:
+        raise ValueError(_RANGE)
+    return moment
 
 
 def coerce(value, type_: str, *, integer: bool = False):
@@ -116,8 +140,20 @@ def _to_number(value, integer: bool):
     if integer:
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(f"expected an integer, got {value}")
-        return int(value)
+        value = int(value)
+        if not -INT64 <= value < INT64:
+            raise ValueError("expected an integer of at most 64 bits")
+        return value
+    if isinstance(value, int) and not -INT64 <= value < INT64:
+        return _as_float(value)  # as orjson reads a JSON integer beyond 64 bits
     return value
+
+
+def _as_float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError("expected a finite number") from None
 
 
 def _to_boolean(value, integer: bool):

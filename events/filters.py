@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import django_filters
 
-from contacts.filters import strict_boolean_filter
+from common.api_fields import InstantFilter, StrictBooleanFilter, StrictFilterSet
 from events.models import Event, EventType
 
 
-class ContactEventFilter(django_filters.FilterSet):
+class ContactEventFilter(StrictFilterSet):
     event = django_filters.CharFilter(field_name="event_type__name", help_text="Event name")
-    after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
+    before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Event
         fields = ["event", "after", "before"]
 
 
-class EventTypeFilter(django_filters.FilterSet):
+class EventTypeFilter(StrictFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", help_text="Name contains")
     category = django_filters.CharFilter()
-    segmentation_enabled = strict_boolean_filter()
-    is_system = strict_boolean_filter()
+    segmentation_enabled = StrictBooleanFilter()
+    is_system = StrictBooleanFilter()
 
     class Meta:
         model = EventType

@@ -7,6 +7,19 @@ serializer per event (about 78 us each, see ../shared/FLOORS.md). Errors come ba
 INPUT_FIELDS is the one description of what a payload may hold: the published schema is built
 from it (events/api/serializers.py), and tests/events/test_ingest_schema.py checks that this
 module reads exactly these fields and refuses whatever the published schema refuses.
+
+Limits, each answered by a 400 naming the field (a batch stores its other events):
+- no string, key or value anywhere may hold NUL (\u0000): PostgreSQL's text and jsonb refuse it.
+  The view scans the raw body once for the escape (a raw NUL is not valid JSON) and, when none is
+  there, says so (`check_nul=False`): the common path walks no string for it;
+- params and context nest objects and arrays at most MAX_DEPTH levels (the object itself is
+  level 1): deeper, the fingerprint's and the insert's JSON encoding fail at 255;
+- at most MAX_PARAMS params an event, each string in them (at any depth) at most
+  MAX_STRING_BYTES bytes of UTF-8; context is bounded by the body only (1 MB an event);
+- device_token: a token of at most MAX_TOKEN_LENGTH characters, or a web push subscription whose
+  endpoint has at most MAX_ENDPOINT_LENGTH and whose keys at most MAX_PUSH_KEY_LENGTH;
+- times (event_time and date params): UTC offsets of at most 15:59, instants a day inside
+  years 1-9999 in UTC (events/attributes.py).
 """
 
 from __future__ import annotations
@@ -22,8 +35,26 @@ import pycountry
 from contacts.push import push_endpoint_error
 from events.attributes import parse_instant
 
+MAX_BATCH = 1000  # events a request of /api/v1/events/batch
 MAX_NAME_LENGTH = 255
 MAX_ID_LENGTH = 255
+MAX_DEPTH = 32
+# Mixpanel's limit of properties an event (Amplitude allows 1000): each new name is an attribute
+# and a stats row, and 10,000 of them held a worker for 5 s.
+MAX_PARAMS = 255
+# A param is for targeting, not storage: 8 KB holds any id, URL or text worth comparing.
+MAX_STRING_BYTES = 8192
+# A character is 1 to 4 bytes of UTF-8: a string of at most a quarter of that needs no encoding.
+_SHORT_STRING = MAX_STRING_BYTES // 4
+# FCM tokens have about 160 characters, APNs tokens 64 hex digits, OneSignal ids 36; a web push
+# subscription given as JSON text has its endpoint, keys and punctuation.
+MAX_TOKEN_LENGTH = 4096
+# Browsers' push services hand out endpoints of 150-400 characters; 2048 is the common URL cap.
+MAX_ENDPOINT_LENGTH = 2048
+# p256dh is a 65-byte key and auth 16 bytes, in base64url: 87 and 22 characters.
+MAX_PUSH_KEY_LENGTH = 256
+NUL = "\x00"
+NUL_REASON = "must not contain NUL characters (\\u0000)"
 MAX_FUTURE = timedelta(minutes=5)
 FORBIDDEN_NAME_CHARACTERS = ("*", "+", "|")
 PLATFORMS = ("android", "ios", "web")
@@ -70,7 +101,9 @@ INPUT_FIELDS = (
     InputField(
         "device_token",
         "token",
-        help="FCM/OneSignal token, or a web PushSubscription (object or its JSON text)",
+        max_length=MAX_TOKEN_LENGTH,
+        help="FCM/OneSignal token, or a web PushSubscription (object or its JSON text); "
+        f"its endpoint at most {MAX_ENDPOINT_LENGTH} characters",
     ),
     InputField(
         "platform",
@@ -85,9 +118,16 @@ INPUT_FIELDS = (
     InputField(
         "params",
         "object",
-        help="Typed; used for targeting. Names of 1 to 255 characters",
+        max_length=MAX_PARAMS,
+        help=f"Typed; used for targeting. At most {MAX_PARAMS} params, names of 1 to "
+        f"{MAX_NAME_LENGTH} characters, strings of at most {MAX_STRING_BYTES} bytes (UTF-8), "
+        f"nested at most {MAX_DEPTH} levels (params itself is the first)",
     ),
-    InputField("context", "object", help="Stored; never used for targeting"),
+    InputField(
+        "context",
+        "object",
+        help=f"Stored; never used for targeting. Nested at most {MAX_DEPTH} levels",
+    ),
 )
 _ID_FIELDS = tuple(f.name for f in INPUT_FIELDS if f.kind == "identifier")
 
@@ -143,8 +183,11 @@ def event_name_errors(name) -> list[str]:
     return []
 
 
-def parse_event_payload(data, *, now: datetime) -> tuple[EventInput | None, dict]:
-    """Return (EventInput, {}) or (None, {"field": ["reason"]})."""
+def parse_event_payload(
+    data, *, now: datetime, check_nul: bool = True
+) -> tuple[EventInput | None, dict]:
+    """Return (EventInput, {}) or (None, {"field": ["reason"]}). `check_nul=False` when the
+    caller knows no string of `data` holds a NUL (its raw JSON had no \\u0000 escape)."""
     if not isinstance(data, dict):
         return None, {"non_field_errors": ["each event must be a JSON object"]}
     errors: dict[str, list[str]] = {}
@@ -162,13 +205,13 @@ def parse_event_payload(data, *, now: datetime) -> tuple[EventInput | None, dict
     values["country"] = _code(
         data, "country", _countries(), "an ISO 3166-1 alpha-2 code", errors, str.upper
     )
-    values["params"] = _object(data, "params", errors)
-    for key in values["params"]:
-        if not key.strip() or len(key) > MAX_NAME_LENGTH:
-            errors[f"params.{key[:40]}"] = [
-                f"a param name must be 1 to {MAX_NAME_LENGTH} characters"
-            ]
-    values["context"] = _object(data, "context", errors)
+    if params := _object(data, "params", errors):
+        _check_params(params, errors, check_nul)
+    if context := _object(data, "context", errors):
+        _check_context(context, errors, check_nul)
+    values["params"], values["context"] = params, context
+    if check_nul:
+        _check_nul(values, errors)
     if errors:
         return None, errors
     values["session_id"] = values["session_id"] or ""
@@ -219,9 +262,12 @@ def _device(data: dict, errors: dict) -> dict:
     token = data.get("device_token")
     if token in (None, ""):
         return values
+    if isinstance(token, str) and len(token) > MAX_TOKEN_LENGTH:
+        errors["device_token"] = [f"must be at most {MAX_TOKEN_LENGTH} characters"]
+        return values
     subscription = _web_push_subscription(token)
-    if subscription is not None and (reason := push_endpoint_error(subscription["endpoint"])):
-        errors["device_token"] = [f"the subscription's endpoint {reason}"]
+    if subscription is not None and (reason := _subscription_error(subscription)):
+        errors["device_token"] = [f"the subscription's {reason}"]
     elif subscription is not None:
         values["device_token"] = subscription["endpoint"]
         values["subscription"] = subscription
@@ -257,6 +303,17 @@ def _web_push_subscription(token) -> dict | None:
     return {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}}
 
 
+def _subscription_error(subscription: dict) -> str | None:
+    endpoint, keys = subscription["endpoint"], subscription["keys"]
+    if len(endpoint) > MAX_ENDPOINT_LENGTH:
+        return f"endpoint must be at most {MAX_ENDPOINT_LENGTH} characters"
+    if any(len(key) > MAX_PUSH_KEY_LENGTH for key in keys.values()):
+        return f"keys must be at most {MAX_PUSH_KEY_LENGTH} characters each"
+    if reason := push_endpoint_error(endpoint):
+        return f"endpoint {reason}"
+    return None
+
+
 def _code(data: dict, key: str, known, what: str, errors: dict, normalize=None) -> str | None:
     raw = data.get(key)
     if raw in (None, ""):
@@ -276,3 +333,89 @@ def _object(data: dict, key: str, errors: dict) -> dict:
         errors[key] = ["must be a JSON object"]
         return {}
     return raw
+
+
+def _check_params(params: dict, errors: dict, check_nul: bool) -> None:
+    """Each param's name, and its value's strings and depth (see the module's limits)."""
+    if len(params) > MAX_PARAMS:
+        errors["params"] = [f"at most {MAX_PARAMS} params an event"]
+        return
+    for key, value in params.items():
+        if not key.strip() or len(key) > MAX_NAME_LENGTH:
+            reason = f"a param name must be 1 to {MAX_NAME_LENGTH} characters"
+        elif check_nul and NUL in key:
+            reason = f"its name {NUL_REASON}"
+        else:
+            # _plain, inline: most values have nothing to check, and a call per param costs more.
+            kind = value.__class__
+            if kind is str:
+                if not check_nul and len(value) <= _SHORT_STRING:
+                    continue
+            elif kind is not dict and kind is not list:
+                continue
+            if not (reason := _value_error(value, 2, True, check_nul)):
+                continue
+        errors[f"params.{key[:40]}"] = [reason]
+
+
+def _check_context(context: dict, errors: dict, check_nul: bool) -> None:
+    for key, value in context.items():
+        if check_nul and NUL in key:
+            reason = f"its name {NUL_REASON}"
+        elif _plain(value, check_nul) or not (reason := _value_error(value, 2, False, check_nul)):
+            continue
+        errors[f"context.{key[:40]}"] = [reason]
+
+
+def _plain(value, check_nul: bool) -> bool:
+    """A value with nothing to check (most of them): a number, a boolean, a null, or a short
+    string when no NUL can be there. Saves a call per value on the hot path."""
+    kind = value.__class__
+    if kind is str:
+        return not check_nul and len(value) <= _SHORT_STRING
+    return kind is not dict and kind is not list
+
+
+def _value_error(value, depth: int, limit_strings: bool, check_nul: bool) -> str | None:
+    """Why a JSON value at nesting level `depth` is refused, or None: the first NUL (when
+    `check_nul`), string over MAX_STRING_BYTES (when `limit_strings`) or level past MAX_DEPTH.
+    The walk stops at MAX_DEPTH, far inside Python's recursion limit."""
+    kind = value.__class__
+    if kind is str:
+        if check_nul and NUL in value:
+            return NUL_REASON
+        if limit_strings and _too_long(value):
+            return f"strings must be at most {MAX_STRING_BYTES} bytes (UTF-8)"
+        return None
+    if kind is not dict and kind is not list:
+        return None
+    if depth > MAX_DEPTH:
+        return f"must not nest objects and arrays more than {MAX_DEPTH} levels deep"
+    if kind is dict:
+        for key, item in value.items():
+            if check_nul and NUL in key:
+                return NUL_REASON
+            if limit_strings and _too_long(key):
+                return f"strings must be at most {MAX_STRING_BYTES} bytes (UTF-8)"
+            if reason := _value_error(item, depth + 1, limit_strings, check_nul):
+                return reason
+        return None
+    for item in value:
+        if reason := _value_error(item, depth + 1, limit_strings, check_nul):
+            return reason
+    return None
+
+
+def _too_long(text: str) -> bool:
+    return len(text) > _SHORT_STRING and len(text.encode()) > MAX_STRING_BYTES
+
+
+def _check_nul(values: dict, errors: dict) -> None:
+    """The strings read outside params and context (whose walk checked their own)."""
+    for key in ("name", *_ID_FIELDS, "device_token"):
+        text = values.get(key)
+        if isinstance(text, str) and NUL in text:
+            errors.setdefault("event_name" if key == "name" else key, [NUL_REASON])
+    subscription = values.get("subscription")
+    if subscription and any(NUL in key for key in subscription["keys"].values()):
+        errors.setdefault("device_token", [NUL_REASON])

@@ -1,9 +1,12 @@
-"""Two middlewares, both placed first in settings.MIDDLEWARE:
+"""Three middlewares, placed first in settings.MIDDLEWARE:
 
 - `HealthProbeMiddleware` answers /healthz, /readyz and /metrics before any other middleware:
   load balancers and Prometheus reach a node by IP, which ALLOWED_HOSTS would refuse with a 400,
   and an HTTPS redirect would fail the probe. These answers build no URL from the Host header.
 - `RequestLogMiddleware` writes one `beacon.request` line per other request.
+- `DatabaseUnavailableMiddleware` answers 503 with Retry-After when a view (the admin's, any
+  page's) fails because the database can't be reached. The API answers so through its exception
+  handler (config/api.py); this catches what reaches Django instead (config/outages.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 
 from django.http import HttpRequest, HttpResponse
 
+from config.outages import DATABASE_UNAVAILABLE, log_unavailable
 from contacts.api.auth import ApiClient
 from monitoring import views
 
@@ -52,6 +56,20 @@ class RequestLogMiddleware:
         }
         logger.info(_line(fields), extra=fields)
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        log_unavailable(exception)
+        return views.unavailable_response(request)
 
 
 def _api_key_fields(request: HttpRequest) -> dict:

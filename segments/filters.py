@@ -5,11 +5,12 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from common.api_fields import StrictFilterSet
 from segments.models import Segment
 from segments.selectors import segments_tagged
 
 
-class SegmentFilter(django_filters.FilterSet):
+class SegmentFilter(StrictFilterSet):
     tag = django_filters.CharFilter(method="filter_tag", help_text="Has this tag (exactly)")
     name = django_filters.CharFilter(lookup_expr="icontains", help_text="Name contains")
 

@@ -11,11 +11,11 @@ so a missed nudge or a broker outage only delays the update.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
 
+from common.nudges import nudge
 from contacts.signals import contact_deleting, contacts_changed, contacts_merged
 from events.hooks import StoredEvent, on_events_stored
 from events.signals import events_ingested
@@ -28,7 +28,6 @@ from segments.tasks import (
     segments_refresh_contacts_task,
 )
 
-logger = logging.getLogger(__name__)
 NUDGE_INTERVAL = 0.2  # seconds
 _last_nudge = 0.0
 
@@ -64,10 +63,7 @@ def _on_contact_deleting(sender, contact, **kwargs) -> None:
 
 def _enqueue(task, *args) -> None:
     """Best effort: the data is committed; a broker outage must not fail the request."""
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("could not enqueue %s; the periodic sweep will catch up", task.name)
+    nudge(task, *args)
 
 
 def connect() -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, F
+from django.db.models import BooleanField, F, ProtectedError
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -72,7 +72,11 @@ def segment_delete(*, segment: Segment) -> None:
     ]
     if used_by:
         raise ValidationError({"segment": [f"used by the segment(s) {', '.join(used_by)}"]})
-    segment.delete()
+    try:
+        segment.delete()
+    except ProtectedError as exc:  # the audience or entry segment of a campaign
+        names = ", ".join(sorted({str(obj) for obj in exc.protected_objects}))
+        raise ValidationError({"segment": [f"used by the campaign(s) {names}"]}) from None
 
 
 def _validate_fields(*, app, name, tags, conditions, purpose="", segment_id=None) -> None:

@@ -71,6 +71,23 @@ def _fresh_segment_nudges():
     handlers._last_nudge = 0.0
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits_and_breakers():
+    """Each test starts with no request counted (the API's rate limits live in the cache) and
+    with the broker and cache breakers closed (common/breaker.py). Only a local memory cache is
+    cleared: clearing a Redis one (CACHE_URL set for the tests) would flush its whole database."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from common.nudges import broker
+    from config.throttling import cache_breaker
+
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+    broker.reset()
+    cache_breaker.reset()
+
+
 @pytest.fixture
 def role_client(db):
     """`role_client("Marketer", app, ...)`: a browser logged in to the admin as a new staff user

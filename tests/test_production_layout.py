@@ -57,6 +57,7 @@ def production(tmp_path, database):
     local = {
         "DATABASE_URL": database,
         "CELERY_BROKER_URL": REDIS_URL,
+        "CACHE_URL": REDIS_URL,
         "ALLOWED_HOSTS": "127.0.0.1",
         "BEACON_PUBLIC_URL": f"https://127.0.0.1:{port}",
         "SECRET_KEY": "test-" + os.urandom(32).hex(),

@@ -66,6 +66,8 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
         ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is false"),
         ({"DATABASE_URL": "mysql://x/y"}, "sqlite:// or postgres://"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL='kafka://x'"),
+        ({"CACHE_URL": "memcached://x"}, "CACHE_URL='memcached://x'"),
+        ({"API_RATE_INGEST": "100"}, "API_RATE_INGEST='100' is not a rate"),
         (
             {"DATABASE_URL": "postgres://x/y", "DATABASE_PREPARE_THRESHOLD": "-1"},
             "DATABASE_PREPARE_THRESHOLD='-1' must be at least 0",

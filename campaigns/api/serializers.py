@@ -6,20 +6,29 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Delivery, PushPolicy
+from common.api_fields import (
+    INT32_MAX,
+    ClockTimeField,
+    InstantField,
+    JsonTypesMixin,
+    NulFreeDictField,
+    NulFreeJSONField,
+)
 
 
 @extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
-class WhereField(serializers.JSONField):
+class WhereField(NulFreeJSONField):
     """Any JSON: the service checks the filters and names each error by its path."""
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True})
-class ParamsField(serializers.JSONField):
-    pass
+class ParamsField(NulFreeDictField):
+    default_error_messages = {"not_a_dict": "must be an object"}
 
 
 class CampaignOutputSerializer(serializers.ModelSerializer):
     trigger_where = WhereField()
+    quiet_start = ClockTimeField(allow_null=True)
+    quiet_end = ClockTimeField(allow_null=True)
 
     class Meta:
         model = Campaign
@@ -57,7 +66,7 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CampaignInputSerializer(serializers.Serializer):
+class CampaignInputSerializer(JsonTypesMixin, serializers.Serializer):
     """Creating needs name, kind and title, plus what the kind needs (trigger_event for
     "event", entry_segment_id for "segment_entry"). A PATCH changes only the fields sent."""
 
@@ -70,23 +79,25 @@ class CampaignInputSerializer(serializers.Serializer):
     )
     icon = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     image = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    ttl_seconds = serializers.IntegerField(required=False, min_value=0)
+    ttl_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
     urgency = serializers.ChoiceField(choices=Campaign.Urgency.choices, required=False)
     audience_segment_id = serializers.IntegerField(
         required=False, allow_null=True, help_text="Empty: every contact"
     )
-    send_at = serializers.DateTimeField(required=False, allow_null=True)
+    send_at = InstantField(required=False, allow_null=True)
     trigger_event = serializers.CharField(max_length=255, required=False, allow_blank=True)
     trigger_where = WhereField(required=False, help_text="Param filters, as in segments")
-    delay_seconds = serializers.IntegerField(required=False, min_value=0)
+    delay_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
     cancel_event = serializers.CharField(max_length=255, required=False, allow_blank=True)
     cancel_match_param = serializers.CharField(max_length=255, required=False, allow_blank=True)
     recheck_audience = serializers.BooleanField(required=False)
     entry_segment_id = serializers.IntegerField(required=False, allow_null=True)
     reentry = serializers.ChoiceField(choices=Campaign.Reentry.choices, required=False)
-    reentry_hours = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    quiet_start = serializers.TimeField(required=False, allow_null=True)
-    quiet_end = serializers.TimeField(required=False, allow_null=True)
+    reentry_hours = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=INT32_MAX
+    )
+    quiet_start = ClockTimeField(required=False, allow_null=True, help_text="In the contact's time")
+    quiet_end = ClockTimeField(required=False, allow_null=True)
     quiet_action = serializers.ChoiceField(choices=Campaign.QuietAction.choices, required=False)
 
 
@@ -126,14 +137,9 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CampaignPreviewInputSerializer(serializers.Serializer):
+class CampaignPreviewInputSerializer(JsonTypesMixin, serializers.Serializer):
     contact_id = serializers.IntegerField(required=False, allow_null=True)
     event_params = ParamsField(required=False, help_text="The params of a sample trigger event")
-
-    def validate_event_params(self, value):
-        if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("must be an object")
-        return value
 
 
 class CampaignPreviewOutputSerializer(serializers.Serializer):
@@ -152,7 +158,7 @@ class CampaignTestOutputSerializer(serializers.Serializer):
     scheduled = serializers.IntegerField(help_text="Deliveries (one per device), sent now")
 
 
-class OpenInputSerializer(serializers.Serializer):
+class OpenInputSerializer(JsonTypesMixin, serializers.Serializer):
     token = serializers.CharField(max_length=64)
 
 
@@ -160,7 +166,7 @@ class OpenOutputSerializer(serializers.Serializer):
     opened_at = serializers.DateTimeField()
 
 
-class PushPolicySerializer(serializers.ModelSerializer):
+class PushPolicySerializer(JsonTypesMixin, serializers.ModelSerializer):
     # Explicit bounds: the model field's depend on the database (the schema must not).
     daily_cap = serializers.IntegerField(
         min_value=0,

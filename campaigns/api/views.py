@@ -3,7 +3,7 @@ message preview and test sends; and the open report of the service worker."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -32,7 +32,7 @@ from campaigns.services.opens import delivery_open
 from campaigns.services.policy import push_policy_update
 from campaigns.services.previews import campaign_preview, campaign_send_test
 from config.api import validated
-from contacts.api.views import contact_or_404
+from contacts.api.views import contact_or_400
 
 
 def campaign_or_404(request, campaign_id: int) -> Campaign:
@@ -134,7 +134,9 @@ class CampaignPreviewView(APIView):
         campaign = campaign_or_404(request, campaign_id)
         data = validated(s.CampaignPreviewInputSerializer, request.data)
         contact_id = data.get("contact_id")
-        contact = contact_or_404(request, contact_id) if contact_id is not None else None
+        contact = None
+        if contact_id is not None:
+            contact = contact_or_400(request, contact_id, field="contact_id")
         return Response(
             campaign_preview(
                 campaign=campaign, contact=contact, event_params=data.get("event_params")
@@ -150,7 +152,7 @@ class CampaignTestView(APIView):
         """Send the campaign's message to one contact's devices now (any status, no rules)."""
         campaign = campaign_or_404(request, campaign_id)
         data = validated(s.CampaignTestInputSerializer, request.data)
-        contact = contact_or_404(request, data["contact_id"])
+        contact = contact_or_400(request, data["contact_id"], field="contact_id")
         result = campaign_send_test(
             campaign=campaign, contact=contact, event_params=data.get("event_params")
         )
@@ -177,7 +179,14 @@ class PushOpenedView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=s.OpenInputSerializer, responses={200: s.OpenOutputSerializer}, auth=[])
+    @extend_schema(
+        request=s.OpenInputSerializer,
+        responses={
+            200: s.OpenOutputSerializer,
+            404: OpenApiResponse(description="No delivery has this token (`not_found`)"),
+        },
+        auth=[],
+    )
     def post(self, request):
         data = validated(s.OpenInputSerializer, request.data)
         delivery = delivery_open(token=data["token"])

@@ -56,7 +56,9 @@ class PushMessage:
 
 class Outcome(StrEnum):
     SENT = "sent"
-    GONE = "gone"  # the subscription no longer exists: invalidate the device, never retry
+    # the subscription no longer exists, or is one Beacon must not connect to (a non-public
+    # address): invalidate the device, never retry
+    GONE = "gone"
     RETRY = "retry"  # temporary: try again later
     FAILED = "failed"  # permanent for this message (too large, misconfigured, refused)
 

@@ -12,13 +12,22 @@ and was not measured here: the APNs provider can take httpx with h2 on its own, 
 The environment's proxy (HTTPS_PROXY / HTTP_PROXY, NO_PROXY, as requests reads them) is honoured:
 https endpoints through a CONNECT tunnel, http ones in absolute form; http:// and https:// proxies
 (socks needs another package, and says so).
+
+Only public addresses are connected to (server-side request forgery, contacts/push.py): a
+connection resolves its host once, refuses with `AddressRefused` unless every address passes
+`address_error`, and connects to the addresses it checked, so a name that answers differently
+the second time (DNS rebinding) cannot slip past. Through a proxy the proxy resolves the
+endpoint's name (it may be the only one that can), so there the check is the proxy's egress
+policy; Beacon still refuses IP literals and local names before sending (contacts/push.py).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
 import ssl
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -26,7 +35,16 @@ from urllib.request import getproxies, proxy_bypass_environment
 
 import urllib3
 from django.conf import settings
-from urllib3.exceptions import ProxySchemeUnknown
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProxySchemeUnknown,
+)
+from urllib3.util.connection import allowed_gai_family
+
+from contacts.push import address_error
 
 MAX_ANSWER_BYTES = 64 * 1024  # a push service's answer is a status and a short text
 # Origins (and proxies) whose idle connections are kept, the least recently used closed first;
@@ -36,6 +54,11 @@ MAX_POOLS = 64
 
 class ProxyNotSupported(ValueError):
     pass
+
+
+class AddressRefused(Exception):
+    """The endpoint's host resolves to an address push requests must not reach; nothing was
+    sent. Not an OSError, so urllib3 passes it through instead of retrying or wrapping it."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +73,8 @@ def post(endpoint: str, *, body: bytes, headers: dict[str, str], timeout: float)
     """POST to a push endpoint over a pooled connection to its origin; `timeout` bounds the
     connect and each wait for the answer. Raises OSError or urllib3.exceptions.HTTPError
     (unreachable, reset, timed out, TLS, a malformed answer; the connection is closed then, so
-    the next request starts afresh instead of reading a late answer), or ProxyNotSupported."""
+    the next request starts afresh instead of reading a late answer), ProxyNotSupported, or
+    AddressRefused (the host resolves to a non-public address: no connection was made)."""
     response = _manager(urlsplit(endpoint)).urlopen(
         "POST",
         endpoint,
@@ -88,10 +112,10 @@ def _new_manager(proxy: str) -> urllib3.PoolManager:
         "ssl_context": _tls_context(),
     }
     if not proxy:
-        return urllib3.PoolManager(**options)
+        return _checking(urllib3.PoolManager(**options))
     parts = urlsplit(proxy)
     try:
-        return urllib3.ProxyManager(
+        manager = urllib3.ProxyManager(
             proxy,
             proxy_headers=_proxy_authorization(parts),
             proxy_ssl_context=_tls_context(),
@@ -102,6 +126,7 @@ def _new_manager(proxy: str) -> urllib3.PoolManager:
         raise ProxyNotSupported(
             f"only http:// and https:// proxies are supported, not {scheme}://"
         ) from None
+    return _checking(manager)
 
 
 def _proxy_authorization(proxy: SplitResult) -> dict[str, str]:
@@ -110,6 +135,74 @@ def _proxy_authorization(proxy: SplitResult) -> dict[str, str]:
         return {}
     credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
     return urllib3.make_headers(proxy_basic_auth=credentials)
+
+
+# Connecting to checked addresses only ------------------------------------------------------------
+
+# The resolver: socket.getaddrinfo; tests put in one that answers names of their own.
+getaddrinfo = socket.getaddrinfo
+
+
+class _CheckedConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        """urllib3's, but resolving the host once and connecting only to addresses checked."""
+        if self.proxy is not None:  # the operator's proxy: it resolves the endpoint's name
+            return super()._new_conn()
+        try:
+            sock = _connect_checked(self)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:  # socket.timeout, on the connect
+            message = f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+            raise ConnectTimeoutError(self, message) from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
+
+
+class _CheckedHTTPSConnection(_CheckedConnection, HTTPSConnection):
+    pass  # TLS still names the host (SNI, certificate check): only the socket is ours
+
+
+def _connect_checked(connection: HTTPConnection) -> socket.socket:
+    """1. resolve the host (once); 2. refuse unless every address it has is allowed (a name
+    with one private address among public ones is refused whole); 3. connect to the checked
+    addresses in turn, as urllib3's create_connection would, with its socket options."""
+    host = connection.host.strip("[]")
+    answers = getaddrinfo(host, connection.port, allowed_gai_family(), socket.SOCK_STREAM)
+    for *_, sockaddr in answers:
+        if reason := address_error(sockaddr[0]):
+            raise AddressRefused(f"{host} resolves to {sockaddr[0]}, {reason}")
+    error: OSError = OSError(f"{host} resolves to no address")
+    for family, kind, proto, _, sockaddr in answers:
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in connection.socket_options or ():
+                sock.setsockopt(*option)
+            if isinstance(connection.timeout, int | float):
+                sock.settimeout(connection.timeout)
+            if connection.source_address:
+                sock.bind(connection.source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error
+
+
+class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _CheckedConnection
+
+
+class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+def _checking(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    manager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+    return manager
 
 
 # Proxy URL ("" for none) -> this process's manager. Shared by the send threads: urllib3's pools

@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError
 from campaigns.providers import connections
 from campaigns.providers.base import Outcome, PushMessage, SendOutcome
 from campaigns.vapid import VapidKeys, vapid_keys
-from contacts.push import push_endpoint_error
+from contacts.push import push_endpoint_form_error, push_endpoint_host_error
 
 if TYPE_CHECKING:
     from contacts.models import Device
@@ -109,8 +109,10 @@ class WebPushProvider:
         subscription = device.subscription if isinstance(device.subscription, dict) else {}
         endpoint = subscription.get("endpoint")
         payload = encode_payload(message)
-        if reason := push_endpoint_error(endpoint):
+        if reason := push_endpoint_form_error(endpoint):
             return SendOutcome(Outcome.FAILED, error=f"the subscription's endpoint {reason}")
+        if reason := push_endpoint_host_error(endpoint):
+            return _refused(f"the subscription's endpoint {reason}")
         if error := _size_error(payload):
             return SendOutcome(Outcome.FAILED, error=error)
         try:
@@ -123,6 +125,8 @@ class WebPushProvider:
             answer = connections.post(endpoint, body=body, headers=headers, timeout=self.timeout)
         except connections.ProxyNotSupported as exc:
             return SendOutcome(Outcome.FAILED, error=f"push request failed: {exc}")
+        except connections.AddressRefused as exc:
+            return _refused(f"the subscription's endpoint is not on a public address: {exc}")
         except (OSError, HTTPError) as exc:
             # refused, reset, timed out, a name that does not resolve, TLS, a garbled answer
             return SendOutcome(Outcome.RETRY, error=f"push service unreachable: {exc}")
@@ -154,6 +158,12 @@ class WebPushProvider:
                 self._vapid.clear()
             self._vapid[audience] = (now + VAPID_REUSE_SECONDS, headers)
         return headers
+
+
+def _refused(error: str) -> SendOutcome:
+    """An endpoint Beacon must never connect to (server-side request forgery, contacts/push.py):
+    the device is as good as gone (invalidated, never sent to again) and nothing was sent."""
+    return SendOutcome(Outcome.GONE, error=f"refused: {error}")
 
 
 def response_outcome(answer: connections.Answer) -> SendOutcome:

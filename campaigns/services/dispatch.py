@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, TriggerMark
+from campaigns.models import Campaign, Delivery, PushedMark, TriggerMark
 from campaigns.providers.base import MAX_ATTEMPTS
 
 CLAIM_BATCH = 50  # rows per send task
@@ -86,12 +86,15 @@ def deliveries_take_over(*, claim: Claim, now: datetime | None = None) -> tuple[
 
 
 def deliveries_release_expired(*, now: datetime | None = None) -> int:
-    """Rows a worker claimed and never finished: retry them, or give up after MAX_ATTEMPTS."""
+    """Rows a worker claimed and never finished: retry them, or give up after MAX_ATTEMPTS.
+    Not those it marked pushed (a PushedMark under the row's claim): they are recorded, not
+    sent again (sending.deliveries_record_pushed)."""
     now = now or timezone.now()
+    pushed = PushedMark.objects.filter(delivery_id=OuterRef("pk"), claim=OuterRef("claim"))
     expired = Delivery.objects.filter(
         status=Delivery.Status.SENDING,
         claimed_at__lt=now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
-    )
+    ).exclude(Exists(pushed))
     failed = expired.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Delivery.Status.FAILED,
         claim=None,

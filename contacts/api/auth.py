@@ -1,6 +1,11 @@
 """API authentication by key: `Authorization: Bearer <key>`, or, for SmartAppPush compatibility,
 `api_key` (with an optional `tenant_id`) in the JSON body. Keys have a scope: `ingest` keys may
-only send events (they are embedded in web pages); `admin` keys may use the whole API."""
+only send events (they are embedded in web pages); `admin` keys may use the whole API.
+
+Rate limits (config/throttling.py): a request with a valid key counts against that key, at its
+scope's rate; any other request against its client IP, at the "anonymous" rate, once: here
+when it reaches the authenticator (a bad key, no key), so that a flood of guesses meets 429
+before the 401 of the permission check, or else by the throttle (/push/opened)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
+from rest_framework.throttling import BaseThrottle
 
+from config.throttling import client_ip, rate_for, throttle_hit
 from contacts.models import ApiKey, App
 from contacts.selectors import api_key_lookup
 
@@ -33,11 +40,17 @@ class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        raw_key, tenant_id = self._credentials(request)
+        try:
+            raw_key, tenant_id = self._credentials(request)
+        except exceptions.AuthenticationFailed:
+            _count_anonymous(request)
+            raise
         if not raw_key:
+            _count_anonymous(request)
             return None
         key = api_key_lookup(raw_key=raw_key)
         if key is None or (tenant_id is not None and tenant_id != key.app.tenant_id):
+            _count_anonymous(request)
             raise exceptions.AuthenticationFailed("unknown or revoked API key")
         return ApiClient(key), key
 
@@ -57,6 +70,35 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+class ApiKeyRateThrottle(BaseThrottle):
+    """Per API key at its scope's rate ("ingest", "admin"); a request without a valid key per
+    client IP at the "anonymous" rate, unless ApiKeyAuthentication counted it already."""
+
+    def allow_request(self, request, view) -> bool:
+        client = request.user
+        if isinstance(client, ApiClient):
+            self._wait = throttle_hit(f"key:{client.key.pk}", rate_for(client.key.scope))
+        elif any(isinstance(a, ApiKeyAuthentication) for a in request.authenticators):
+            self._wait = None
+        else:
+            self._wait = _anonymous_hit(request)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def _anonymous_hit(request) -> float | None:
+    return throttle_hit(f"ip:{client_ip(request)}", rate_for("anonymous"))
+
+
+def _count_anonymous(request) -> None:
+    """Count a request without a valid key against its client IP; 429 once over the rate."""
+    wait = _anonymous_hit(request)
+    if wait is not None:
+        raise exceptions.Throttled(wait)
 
 
 class HasIngestScope(BasePermission):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from common.api_fields import JsonTypesMixin, NulFreeDictField
 from contacts.models import Contact, Device
 
 TOKEN_PREFIX_LENGTH = 16
@@ -52,7 +53,7 @@ class ContactOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContactUpdateInputSerializer(serializers.Serializer):
+class ContactUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     """Only the fields sent are changed; null (or "") clears one."""
 
     email = serializers.CharField(
@@ -66,6 +67,6 @@ class ContactUpdateInputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Unique within the app",
     )
-    custom_fields = serializers.DictField(
+    custom_fields = NulFreeDictField(
         required=False, help_text="Merged into the existing fields; a null value removes its key"
     )

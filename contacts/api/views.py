@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +20,15 @@ def contact_or_404(request, contact_id: int) -> Contact:
     contact = contact_get(app=request.user.app, contact_id=contact_id)
     if contact is None:
         raise NotFound("no such contact")
+    return contact
+
+
+def contact_or_400(request, contact_id: int, *, field: str) -> Contact:
+    """The caller's app's contact that the input's `field` names; an unknown one is a 400 naming
+    the field (a 404 would say that the address itself is unknown)."""
+    contact = contact_get(app=request.user.app, contact_id=contact_id)
+    if contact is None:
+        raise ValidationError({field: ["no such contact in this app"]})
     return contact
 
 

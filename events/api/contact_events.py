@@ -9,11 +9,15 @@ from rest_framework.response import Response
 
 from config.api import validation_error_response
 from contacts.api.views import contact_or_404
-from events.api.serializers import EventAcceptedSerializer, accepted_payload
+from events.api.serializers import (
+    EventAcceptedSerializer,
+    EventInputSerializer,
+    accepted_payload,
+)
 from events.filters import ContactEventFilter
 from events.models import Event
 from events.selectors import contact_event_list
-from events.services.test_events import contact_event_send
+from events.services.test_events import TEST_EVENT_FIELDS, contact_event_send
 
 
 class ContactEventOutputSerializer(serializers.ModelSerializer):
@@ -34,14 +38,14 @@ class ContactEventOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContactEventInputSerializer(serializers.Serializer):
-    """Documents the body; events_ingest validates it, with the errors of POST /api/v1/events."""
+class ContactEventInputSerializer(EventInputSerializer):
+    """Documents the body; events_ingest validates it, with the errors of POST /api/v1/events:
+    the fields of a tracked event that a test event takes, published as tracking publishes them
+    (so the two can't drift)."""
 
-    event_name = serializers.CharField(max_length=255, help_text="No *, + or |; @ is reserved")
-    params = serializers.DictField(required=False, help_text="Typed like tracked events")
-    event_time = serializers.CharField(
-        required=False, help_text="RFC 3339 with an offset, or Unix seconds; default: now"
-    )
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        return {name: fields[name] for name in TEST_EVENT_FIELDS}
 
 
 class ContactEventsView(generics.ListAPIView):

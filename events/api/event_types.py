@@ -9,7 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination
+from common.api_fields import JsonTypesMixin
+from config.api import Pagination, validated
 from events.attributes import TYPES
 from events.filters import EventTypeFilter
 from events.models import EventAttribute, EventType
@@ -51,18 +52,18 @@ class EventTypeOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventTypeUpdateInputSerializer(serializers.Serializer):
+class EventTypeUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     segmentation_enabled = serializers.BooleanField(help_text="Capped per app")
 
 
-class EventAttributeCreateInputSerializer(serializers.Serializer):
+class EventAttributeCreateInputSerializer(JsonTypesMixin, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(
         choices=EventAttribute.Type.choices, error_messages={"invalid_choice": TYPE_CHOICE_ERROR}
     )
 
 
-class EventAttributeUpdateInputSerializer(serializers.Serializer):
+class EventAttributeUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     type = serializers.ChoiceField(
         choices=EventAttribute.Type.choices, error_messages={"invalid_choice": TYPE_CHOICE_ERROR}
     )
@@ -111,11 +112,9 @@ class EventTypeDetailView(APIView):
     )
     def patch(self, request, event_type_id: int):
         event_type = event_type_or_404(request, event_type_id)
-        serializer = EventTypeUpdateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        event_type_set_segmentation(
-            event_type=event_type, enabled=serializer.validated_data["segmentation_enabled"]
-        )
+        data = validated(EventTypeUpdateInputSerializer, request.data, partial=True)
+        if "segmentation_enabled" in data:
+            event_type_set_segmentation(event_type=event_type, enabled=data["segmentation_enabled"])
         return Response(EventTypeOutputSerializer(event_type).data)
 
 

@@ -9,18 +9,33 @@ output shapes.
 
 from __future__ import annotations
 
+from django.core.validators import MaxLengthValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.validation import INPUT_FIELDS, InputField
+from events.validation import (
+    INPUT_FIELDS,
+    MAX_BATCH,
+    MAX_ENDPOINT_LENGTH,
+    MAX_PUSH_KEY_LENGTH,
+    InputField,
+)
 
+# No NUL (\u0000) in any string (events/validation.py); as an ECMA and a Python pattern alike.
+NO_NUL = r"^[^\u0000]*$"
+_KEY = {"type": "string", "maxLength": MAX_PUSH_KEY_LENGTH, "pattern": NO_NUL}
 _SUBSCRIPTION = {
     "type": "object",
     "properties": {
-        "endpoint": {"type": "string", "format": "uri"},
+        "endpoint": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": MAX_ENDPOINT_LENGTH,
+            "pattern": NO_NUL,
+        },
         "keys": {
             "type": "object",
-            "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+            "properties": {"p256dh": _KEY, "auth": _KEY},
             "required": ["p256dh", "auth"],
         },
     },
@@ -30,12 +45,13 @@ _SUBSCRIPTION = {
 
 def _any_of(spec: InputField) -> dict | None:
     """The OpenAPI schema of the kinds that take more than one JSON type (None: the field's own)."""
+    text = {"type": "string", "maxLength": spec.max_length, "pattern": NO_NUL}
     if spec.kind == "identifier":
-        return {"oneOf": [{"type": "string", "maxLength": spec.max_length}, {"type": "integer"}]}
+        return {"oneOf": [text, {"type": "integer"}]}
     if spec.kind == "instant":
         return {"oneOf": [{"type": "string"}, {"type": "number"}]}
     if spec.kind == "token":
-        return {"oneOf": [{"type": "string"}, _SUBSCRIPTION]}
+        return {"oneOf": [text, _SUBSCRIPTION]}
     return None
 
 
@@ -48,11 +64,15 @@ def _published(spec: InputField) -> serializers.Field:
     if spec.kind == "boolean":
         return serializers.BooleanField(**options)
     if spec.kind == "object":
+        if spec.max_length:  # published as maxProperties
+            options["validators"] = [MaxLengthValidator(spec.max_length)]
         return serializers.DictField(**options)
     if not spec.required:
         options["allow_blank"] = True
     if spec.kind == "choice":
         return serializers.ChoiceField(choices=list(spec.choices), **options)
+    if spec.required:  # a pattern on an optional text field would publish a oneOf with ""
+        options["validators"] = [RegexValidator(NO_NUL)]
     field = serializers.CharField(max_length=spec.max_length, **options)
     if (schema := _any_of(spec)) is not None:
         extend_schema_field(schema)(field)
@@ -63,7 +83,7 @@ class EventInputSerializer(serializers.Serializer):
     """One event, and the key if it is not in the Authorization header."""
 
     # The event's fields are events.validation.INPUT_FIELDS (get_fields); these two are read by
-    # contacts.api.auth, not by the event's validation.
+    # contacts.api.auth, not by the event's validation (and refused unless text).
     tenant_id = serializers.CharField(required=False, help_text="With api_key: body auth")
     api_key = serializers.CharField(required=False, help_text="Instead of the Bearer header")
 
@@ -72,7 +92,16 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class EventBatchInputSerializer(serializers.Serializer):
-    events = EventInputSerializer(many=True, help_text="1 to 1000 events")
+    """Events, each stored or refused on its own, and the key if it is not in the header."""
+
+    events = serializers.ListField(
+        child=EventInputSerializer(),
+        min_length=1,
+        max_length=MAX_BATCH,
+        help_text=f"1 to {MAX_BATCH} events",
+    )
+    tenant_id = serializers.CharField(required=False, help_text="With api_key: body auth")
+    api_key = serializers.CharField(required=False, help_text="Instead of the Bearer header")
 
 
 class EventAcceptedSerializer(serializers.Serializer):

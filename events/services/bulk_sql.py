@@ -3,6 +3,7 @@ code on PostgreSQL and SQLite (common/db/dialect.py says how each database spell
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from common.db.dialect import Column, dialect
@@ -106,16 +107,29 @@ PARAM_STATS_COLUMNS: list[Column] = [
 ]
 
 
+# The largest double, as SQL text both databases read back exactly (repr round-trips).
+_MAX_TOTAL = repr(sys.float_info.max)
+
+
 def upsert_param_stats(rows: Sequence[tuple]) -> None:
-    """Add (contact, type, param, count, sum, min, max) rows to the per-contact param stats."""
+    """Add (contact, type, param, count, sum, min, max) rows to the per-contact param stats.
+
+    The sum saturates at +-the largest double (events/services/stats.py says why): the CASE
+    compares before it adds, since PostgreSQL raises on an overflowing `+` (SQLite would give
+    Infinity), and the comparisons themselves cannot overflow."""
     table = ContactParamStats._meta.db_table
     source, params = dialect().values_source(PARAM_STATS_COLUMNS, rows)
     columns = ", ".join(name for name, _ in PARAM_STATS_COLUMNS)
+    old, new, top = f"{table}.total", "excluded.total", _MAX_TOTAL
+    total = (
+        f"CASE WHEN {new} > 0 AND {old} > {top} - {new} THEN {top} "
+        f"WHEN {new} < 0 AND {old} < -{top} - {new} THEN -{top} ELSE {old} + {new} END"
+    )
     sql = (
         f"INSERT INTO {table} ({columns}) "
         f"SELECT {', '.join(f'v.{name}' for name, _ in PARAM_STATS_COLUMNS)} FROM {source} "
         f"WHERE true ON CONFLICT (event_type_id, param, contact_id) DO UPDATE SET "
-        f"count = {table}.count + excluded.count, total = {table}.total + excluded.total, "
+        f"count = {table}.count + excluded.count, total = {total}, "
         f"minimum = {dialect().least}({table}.minimum, excluded.minimum), "
         f"maximum = {dialect().greatest}({table}.maximum, excluded.maximum)"
     )

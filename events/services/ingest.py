@@ -16,18 +16,21 @@ Per batch, whatever its size, the work is a fixed number of statements (see docs
 
 A concurrent request that stores the same event or creates the same contact first makes this
 transaction fail on a unique constraint; it is then retried, and the retry sees the other's rows.
+Should the database refuse a value that validation let through, the batch is stored in halves
+until the event holding it is alone, and only that one is refused (`_store`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,6 +57,7 @@ MAX_ATTEMPTS = 8
 RETRY_PAUSE = 0.05  # seconds, times the attempt number, at most
 INSERT_CHUNK = 1000
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -123,16 +127,22 @@ def _derived_fingerprint(fingerprint: str, *parts: object) -> str:
 
 
 def events_ingest(
-    *, app: App, payloads: list, contact: Contact | None = None, received_at: datetime | None = None
+    *,
+    app: App,
+    payloads: list,
+    contact: Contact | None = None,
+    received_at: datetime | None = None,
+    check_nul: bool = True,
 ) -> list[IngestResult]:
     """Store the valid payloads, report the invalid ones; `contact` forces the contact (the
     "send a test event" tool: its events are not the contact's own activity, so they open no
-    session (@APP_OPEN) and leave its first and last seen times)."""
+    session (@APP_OPEN) and leave its first and last seen times). `check_nul=False`: the payloads'
+    raw JSON held no \\u0000 escape, so no string needs checking for NUL (events/validation.py)."""
     now = received_at or timezone.now()
     results = [IngestResult(index=i) for i in range(len(payloads))]
     items: dict[int, EventInput] = {}
     for index, payload in enumerate(payloads):
-        item, errors = parse_event_payload(payload, now=now)
+        item, errors = parse_event_payload(payload, now=now, check_nul=check_nul)
         if errors:
             results[index].errors = errors
         else:
@@ -140,22 +150,52 @@ def events_ingest(
                 app.pk, item, contact_id=contact.pk if contact else None
             )
             items[index] = item
+    for index, result in _store(app, now, contact, items).items():
+        results[index] = result
+    metrics.ingest_observed(app=app.tenant_id, results=results)
+    return results
+
+
+def _store(app: App, now: datetime, contact: Contact | None, items: dict) -> dict:
+    """Store the validated items; their results by index. If the database refuses a value
+    (DataError: SQLSTATE class 22), which validation is meant to catch first, each half is
+    stored on its own, down to the one event holding it, which alone is refused: a batch stores
+    its valid events always, and a client does not resend a poison event forever (a 5xx)."""
+    try:
+        return _store_together(app, now, contact, items)
+    except DataError as exc:
+        if len(items) > 1:
+            indexes = list(items)
+            halves = indexes[: len(indexes) // 2], indexes[len(indexes) // 2 :]
+            return {
+                index: result
+                for half in halves
+                for index, result in _store(app, now, contact, {i: items[i] for i in half}).items()
+            }
+        if not items:
+            raise
+        logger.warning("ingest: the database refused an event that validation accepted: %s", exc)
+        [index] = items
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value"
+        errors = {"non_field_errors": [f"the database refused a value: {reason}"]}
+        return {index: IngestResult(index=index, errors=errors)}
+
+
+def _store_together(app: App, now: datetime, contact: Contact | None, items: dict) -> dict:
+    """Store the items in one transaction, retried when a concurrent one conflicts."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        attempt_results = {i: IngestResult(index=i) for i in items}
+        results = {i: IngestResult(index=i) for i in items}
         try:
             with transaction.atomic():
-                _Batch(app, now, contact).run(items, attempt_results)
-            break
+                _Batch(app, now, contact).run(items, results)
+            return results
         except (IntegrityError, _ConcurrentDuplicate, OperationalError) as exc:
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
             # Batches that create the same new contacts or devices collide again if they retry
             # in step: a random pause lets one of them commit first.
             time.sleep(random.uniform(0, RETRY_PAUSE * attempt))
-    for index, result in attempt_results.items():
-        results[index] = result
-    metrics.ingest_observed(app=app.tenant_id, results=results)
-    return results
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _is_retryable(exc: Exception) -> bool:

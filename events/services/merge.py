@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contacts.models import Contact
 from events.models import ContactEventStats, ContactParamStats, Event
+from events.services.stats import saturated
 
 
 def events_move_to_contact(*, source: Contact, target: Contact) -> None:
@@ -39,7 +40,7 @@ def _move_param_stats(source: Contact, target: Contact) -> None:
             stat.save(update_fields=["contact"])
             continue
         mine.count += stat.count
-        mine.total += stat.total
+        mine.total = saturated(mine.total + stat.total)  # see stats.py
         mine.minimum = min(mine.minimum, stat.minimum)
         mine.maximum = max(mine.maximum, stat.maximum)
         mine.save(update_fields=["count", "total", "minimum", "maximum"])

@@ -2,14 +2,23 @@
 ContactParamStats (count, sum, min, max of each number param), one upsert per table.
 
 Ingest and the built-in events both collect their new events here, so the two tables can never
-disagree about which events they count."""
+disagree about which events they count.
+
+A sum saturates at +-MAX_TOTAL (the largest double) instead of overflowing: PostgreSQL raises on
+a double precision overflow, which made every later event of that contact and event type fail
+(1.7e308 sent twice), and an infinite sum can't be written as JSON. A saturated sum stays put
+until values of the other sign bring it back; count, min and max stay exact. The upsert
+(bulk_sql.upsert_param_stats) and a merge of contacts (merge.py) saturate the same way."""
 
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime
 
 from events.services import bulk_sql
+
+MAX_TOTAL = sys.float_info.max
 
 
 class EventStats:
@@ -50,8 +59,16 @@ class EventStats:
             bulk_sql.upsert_stats([(*key, *entry) for key, entry in sorted(self._events.items())])
         if self._numbers:
             bulk_sql.upsert_param_stats(
-                [(*key, *entry) for key, entry in sorted(self._numbers.items())]
+                [
+                    (*key, count, saturated(total), low, high)
+                    for key, (count, total, low, high) in sorted(self._numbers.items())
+                ]
             )
+
+
+def saturated(total: float) -> float:
+    """A sum of finite numbers (at worst infinite, never NaN), held within +-MAX_TOTAL."""
+    return min(max(total, -MAX_TOTAL), MAX_TOTAL)
 
 
 def _number(value) -> float | None:

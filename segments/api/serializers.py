@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.api_fields import JsonTypesMixin, NulFreeJSONField
 from contacts.models import Contact
 from segments.models import Segment, SegmentMembership
 
@@ -12,12 +13,12 @@ CONDITIONS_HELP = "The condition tree (docs/segments.md)"
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
-class ConditionsField(serializers.JSONField):
+class ConditionsField(NulFreeJSONField):
     """Any JSON: the service validates the tree and names each error by its JSON path."""
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
-class TagsField(serializers.JSONField):
+class TagsField(NulFreeJSONField):
     """Any JSON here, so that the service reports a bad list as {"tags": [reason]}."""
 
 
@@ -41,7 +42,7 @@ class SegmentOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SegmentInputSerializer(serializers.Serializer):
+class SegmentInputSerializer(JsonTypesMixin, serializers.Serializer):
     """Creating needs name and conditions; a PATCH changes only the fields sent (new conditions
     schedule a full refresh)."""
 
@@ -51,7 +52,7 @@ class SegmentInputSerializer(serializers.Serializer):
     conditions = ConditionsField(help_text=CONDITIONS_HELP)
 
 
-class SegmentPreviewInputSerializer(serializers.Serializer):
+class SegmentPreviewInputSerializer(JsonTypesMixin, serializers.Serializer):
     conditions = ConditionsField(help_text=CONDITIONS_HELP)
 
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import validated
-from contacts.api.views import contact_or_404
+from contacts.api.views import contact_or_400, contact_or_404
 from segments.api.serializers import (
     ContactSampleSerializer,
     ContactSegmentSerializer,
@@ -128,7 +128,7 @@ class SegmentExplainView(APIView):
         """Why a contact is or is not in the segment now: the tree with each node's value."""
         segment = segment_or_404(request, segment_id)
         query = validated(SegmentExplainQuerySerializer, request.query_params)
-        contact = contact_or_404(request, query["contact"])
+        contact = contact_or_400(request, query["contact"], field="contact")
         return Response(segment_explain(segment=segment, contact=contact))
 
 

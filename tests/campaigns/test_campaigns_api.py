@@ -189,7 +189,8 @@ def test_test_send_needs_a_reachable_contact(admin_client, app):
     missing = admin_client.post(
         f"/api/v1/campaigns/{campaign_id}/test", {"contact_id": 0}, format="json"
     )
-    assert missing.status_code == 404
+    assert missing.status_code == 400
+    assert missing.json()["detail"] == {"contact_id": ["no such contact in this app"]}
 
 
 def test_opened_reports_need_a_known_token(client, db):

@@ -4,6 +4,7 @@ send-time rules; opens; and the guarantees (a duplicated task or a dead worker s
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -11,9 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns import tasks as tasks_module
-from campaigns.models import Campaign, Delivery, TriggerMark
+from campaigns.models import Campaign, Delivery, PushedMark, TriggerMark
 from campaigns.providers.base import MAX_ATTEMPTS
 from campaigns.services import dispatch as dispatch_module
+from campaigns.services import sending as sending_module
 from campaigns.services.broadcasts import broadcasts_start_due
 from campaigns.services.dispatch import (
     deliveries_claim_due,
@@ -21,7 +23,7 @@ from campaigns.services.dispatch import (
 )
 from campaigns.services.entries import segment_entries_match
 from campaigns.services.policy import push_policy_update
-from campaigns.services.sending import deliveries_send
+from campaigns.services.sending import deliveries_record_pushed, deliveries_send
 from campaigns.services.triggers import trigger_marks_process
 from campaigns.vapid import vapid_keys
 from contacts.models import Contact, Device
@@ -198,6 +200,81 @@ def test_a_claim_whose_worker_died_is_sent_once_after_the_lease(
     deliveries_send(claim=lost)  # the old task finally runs: the rows are no longer its
     assert len(push_service.received()) == 1
     assert Delivery.objects.get().attempts == 2
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it runs (not an Exception, so nothing catches it)."""
+
+
+def test_a_push_accepted_before_its_worker_died_is_recorded_not_sent_again(
+    app, shopper, push_service, settings, monkeypatch
+):
+    settings.DELIVERY_LEASE_SECONDS = 60
+    active_campaign(app)
+    track(app, "ann", "purchase_completed")
+    trigger_marks_process()
+    now = datetime.now(UTC)
+    [claim] = deliveries_claim_due(now=now)
+
+    def killed(*args, **kwargs):
+        raise WorkerKilled  # after the push was answered and marked, before the outcomes
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sending_module, "_record", killed)
+        with pytest.raises(WorkerKilled):
+            deliveries_send(claim=claim, now=now)
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SENDING
+    [mark] = PushedMark.objects.all()
+    assert (mark.delivery_id, mark.claim, mark.pushed_at) == (delivery.pk, delivery.claim, now)
+
+    assert deliveries_record_pushed(now=now + timedelta(seconds=30)) == 0  # within the lease
+    later = now + timedelta(seconds=61)
+    assert deliveries_release_expired(now=later) == 0  # not sent again ...
+    assert deliveries_record_pushed(now=later) == 1  # ... but recorded
+    dispatch(now=later)
+
+    assert len(push_service.received()) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.claim, delivery.sent_at) == (Delivery.Status.SENT, None, now)
+    assert not PushedMark.objects.exists()
+    [sent] = sent_events(catalog.NOTIFICATION_SENT)
+    assert (sent.contact_id, sent.occurred_at) == (shopper.pk, now)
+    deliveries_send(claim=claim, now=now)  # the dead worker's task, redelivered: nothing to do
+    assert len(sent_events(catalog.NOTIFICATION_SENT)) == 1
+
+
+def test_at_most_push_send_concurrency_pushes_are_ever_unmarked(
+    app, push_service, settings, monkeypatch
+):
+    """What bounds the repeats of a killed worker: a push starts only while fewer than
+    PUSH_SEND_CONCURRENCY pushes are started and not marked."""
+    settings.PUSH_SEND_CONCURRENCY = 3
+    for index in range(20):
+        subscribe(app, f"user{index}", subscription=push_service.subscription())
+    active_campaign(app, kind=Campaign.Kind.BROADCAST, name="Sale", title="Sale!")
+    broadcasts_start_due()
+    lock, counts, unmarked = threading.Lock(), {"started": 0, "marked": 0}, []
+    push, mark = sending_module._push, sending_module._mark_pushed
+
+    def counting_push(*args):
+        with lock:
+            counts["started"] += 1
+            unmarked.append(counts["started"] - counts["marked"])
+        return push(*args)
+
+    def counting_mark(own, answered, now):
+        mark(own, answered, now)
+        with lock:
+            counts["marked"] += len(answered)
+
+    monkeypatch.setattr(sending_module, "_push", counting_push)
+    monkeypatch.setattr(sending_module, "_mark_pushed", counting_mark)
+    dispatch()
+
+    assert len(push_service.wait_for(20)) == 20
+    assert counts == {"started": 20, "marked": 20}
+    assert max(unmarked) == 3
 
 
 def test_expired_claims_are_taken_back_by_the_periodic_dispatch_only(app, shopper, push_service):
@@ -392,13 +469,16 @@ def test_a_broadcast_flows_through_the_tasks_a_few_claims_at_a_time(
 
 
 # A send claim's statements, the same number on SQLite and PostgreSQL (every raw statement goes
-# through Django's connection, common/db/executor.py, so CaptureQueriesContext sees them all).
-CLAIM_STATEMENTS = 15
+# through Django's connection, common/db/executor.py, so CaptureQueriesContext sees them all),
+# besides one mark of the pushes accepted per group of answers.
+CLAIM_STATEMENTS = 17
+MARK = "INSERT INTO campaigns_pushedmark"
 
 
 def test_a_claims_queries_do_not_grow_with_its_rows(app, push_service):
     """Rows, contacts, devices and campaigns are read once per claim (a field the send path
-    reads that the row query left out would cost a query per row)."""
+    reads that the row query left out would cost a query per row), and the outcomes written
+    once; only the marks of accepted pushes come per group of answers, one statement each."""
     for index in range(6):
         contact_id = track(app, f"user{index}", "page_viewed")
         Contact.objects.filter(pk=contact_id).update(
@@ -416,14 +496,17 @@ def test_a_claims_queries_do_not_grow_with_its_rows(app, push_service):
     broadcasts_start_due()
     small, large = deliveries_claim_due(limit=1)[0], deliveries_claim_due(limit=5)[0]
     vapid_keys()  # the key pair is read once per process (and minute), not per claim
-    queries = {}
+    statements, marks = {}, {}
     noon = datetime.now(UTC).replace(hour=12, minute=0)  # outside the quiet hours in Paris
     for claim in (small, large):
         with CaptureQueriesContext(connection) as captured:
             deliveries_send(claim=claim, now=noon)
-        queries[len(claim.delivery_ids)] = len(captured)
+        rows = len(claim.delivery_ids)
+        marks[rows] = sum((query["sql"] or "").startswith(MARK) for query in captured)
+        statements[rows] = len(captured) - marks[rows]
 
-    assert queries[1] == queries[5] == CLAIM_STATEMENTS, queries  # on SQLite as on PostgreSQL
+    assert statements[1] == statements[5] == CLAIM_STATEMENTS, statements  # both databases
+    assert marks[1] == 1 and 1 <= marks[5] <= 5, marks
     titles = {received.payload["title"] for received in push_service.wait_for(6)}
     assert titles == {f"Hi U{index} (Europe/Paris, user{index})" for index in range(6)}
 

@@ -8,21 +8,14 @@ import http.client
 import select
 import socket
 import ssl
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
@@ -228,71 +221,6 @@ def forwarding_proxy():
     server.server_close()
 
 
-@dataclass
-class TlsPushEndpoint:
-    port: int
-    received: list[tuple[str, dict[str, str]]]
-
-
-@pytest.fixture
-def tls_push_endpoint(monkeypatch):
-    """An https endpoint on 127.0.0.1 with a certificate for push.test and localhost, which the
-    transport trusts (its CA store is replaced) unless a test puts the system's back."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "push.test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("push.test"), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM)
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, dict(self.headers)))
-            self.send_response(201)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format, *args):
-            pass
-
-    with tempfile.TemporaryDirectory() as folder:
-        chain = Path(folder) / "server.pem"
-        private = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        chain.write_bytes(private + pem)
-        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_context.load_cert_chain(chain)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = server_context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(
-        connections, "_tls_context", lambda: ssl.create_default_context(cadata=pem.decode())
-    )
-    yield TlsPushEndpoint(server.server_address[1], received)
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def connect_proxy(tls_push_endpoint):
     """An HTTP proxy on 127.0.0.1 that answers CONNECT (whatever the host asked for, it tunnels
@@ -332,13 +260,6 @@ def _relay(one: socket.socket, other: socket.socket) -> None:
             peers[sock].sendall(data)
         if not readable:
             return
-
-
-@pytest.fixture
-def forget_connections():
-    connections.forget()  # read the environment's proxies afresh
-    yield
-    connections.forget()
 
 
 def test_pushes_go_through_the_environments_proxy(

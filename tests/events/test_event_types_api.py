@@ -179,13 +179,24 @@ def test_the_cap_counts_only_the_callers_app(admin_client, other_admin_client, a
     assert listed(admin_client)["segmentation_enabled_count"] == 1
 
 
-@pytest.mark.parametrize("body", [{}, {"segmentation_enabled": "maybe"}])
-def test_segmentation_patch_needs_a_boolean(admin_client, app, body):
+@pytest.mark.parametrize("value", ["maybe", "true", 1, None])
+def test_segmentation_patch_needs_a_boolean(admin_client, app, value):
     response = admin_client.patch(
-        f"/api/v1/event-types/{type_id(app, 'logged_in')}", body, format="json"
+        f"/api/v1/event-types/{type_id(app, 'logged_in')}",
+        {"segmentation_enabled": value},
+        format="json",
     )
     assert response.status_code == 400
     assert list(response.json()["detail"]) == ["segmentation_enabled"]
+
+
+def test_an_empty_patch_changes_nothing(admin_client, app):
+    """PATCH changes the fields sent (the schema requires none)."""
+    response = admin_client.patch(
+        f"/api/v1/event-types/{type_id(app, 'logged_in')}", {}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["segmentation_enabled"] is False
 
 
 # Attributes ---------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ import jsonschema
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from events.validation import INPUT_FIELDS, parse_event_payload
+from events.validation import (
+    INPUT_FIELDS,
+    MAX_BATCH,
+    MAX_ENDPOINT_LENGTH,
+    MAX_PARAMS,
+    MAX_TOKEN_LENGTH,
+    parse_event_payload,
+)
 
 NOW = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
 SUBSCRIPTION = {
@@ -26,11 +33,18 @@ SUBSCRIPTION = {
 }
 BODY_AUTH = {"api_key", "tenant_id"}  # read by contacts.api.auth, not by the validator
 
+LONG_ENDPOINT = SUBSCRIPTION["endpoint"] + "a" * MAX_ENDPOINT_LENGTH
+
 # Values any field may be given; each one the validator accepts, the schema must accept too.
 POOL = [
     None, "", " ", "x", "x" * 255, "x" * 256, 0, 12, 1.5, True, False, {}, {"a": 1}, [], ["x"],
     "android", "Europe/Istanbul", "tr", "TR", "2026-03-29T14:30:00+03:00", "1359389415",
     1359389415, SUBSCRIPTION, json.dumps(SUBSCRIPTION), {"endpoint": 1},
+    # the limits of issue 15
+    "x" * MAX_TOKEN_LENGTH, "x" * (MAX_TOKEN_LENGTH + 1), "a\x00b", {"a": "\x00"}, {"\x00": 1},
+    {f"p{i}": i for i in range(MAX_PARAMS + 1)}, {**SUBSCRIPTION, "endpoint": LONG_ENDPOINT},
+    {**SUBSCRIPTION, "keys": {"p256dh": "a" * 257, "auth": "b"}},
+    {**SUBSCRIPTION, "keys": {"p256dh": "BNcRd", "auth": "\x00"}},
 ]  # fmt: skip
 
 # Values the validator accepts, one at least of each JSON type the schema publishes per field.
@@ -41,13 +55,20 @@ ACCEPTED = {
     "anonymous_id": [None, "", "a1", 42],
     "event_id": [None, "", "order-1", 42],
     "session_id": [None, "", "sess_abc", 42],
-    "device_token": [None, "", "fcm-token", SUBSCRIPTION, json.dumps(SUBSCRIPTION)],
+    "device_token": [
+        None,
+        "",
+        "fcm-token",
+        "x" * MAX_TOKEN_LENGTH,
+        SUBSCRIPTION,
+        json.dumps(SUBSCRIPTION),
+    ],
     "platform": [None, "", "android", "ios", "web"],
     "push_permission_granted": [None, True, False],
     "timezone": [None, "", "Europe/Istanbul"],
     "language": [None, "", "tr"],
     "country": [None, "", "TR"],
-    "params": [None, {}, {"amount": 49.99}],
+    "params": [None, {}, {"amount": 49.99}, {f"p{i}": i for i in range(MAX_PARAMS)}],
     "context": [None, {}, {"app_version": "2.1"}],
 }
 
@@ -159,6 +180,22 @@ def test_every_published_type_of_a_field_is_accepted_by_the_validator(spec):
         assert validator_accepts(spec.name, value), value
         assert schema_accepts(schema, value), value
     assert published_types(schema) <= {json_type(value) for value in ACCEPTED[spec.name]}
+
+
+def test_the_published_limits_are_the_validators():
+    """The other direction, for the limits of issue 15: the schema refuses just past each."""
+    token = published("device_token")
+    assert schema_accepts(token, "x" * MAX_TOKEN_LENGTH)
+    assert not schema_accepts(token, "x" * (MAX_TOKEN_LENGTH + 1))
+    assert not schema_accepts(token, {**SUBSCRIPTION, "endpoint": LONG_ENDPOINT})
+    assert not schema_accepts(published("params"), {f"p{i}": i for i in range(MAX_PARAMS + 1)})
+    for name in ("event_name", "app_user_id", "device_token"):
+        assert not schema_accepts(published(name), "a\x00b"), name
+
+
+def test_the_published_batch_holds_1_to_max_batch_events():
+    events = json_schema(components()["EventBatchInputRequest"])["properties"]["events"]
+    assert (events["minItems"], events["maxItems"]) == (1, MAX_BATCH)
 
 
 def test_an_absent_required_field_is_refused_by_both():

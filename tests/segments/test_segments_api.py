@@ -370,8 +370,8 @@ def test_explain_does_not_find_a_contact_of_another_app(admin_client, other_app,
     url = f"/api/v1/segments/{buyers.pk}/explain"
     for contact_id in (stranger.pk, 999999):
         response = admin_client.get(url, {"contact": contact_id})
-        assert response.status_code == 404
-        assert response.json() == {"error": "not_found", "detail": "no such contact"}
+        assert response.status_code == 400
+        assert response.json()["detail"] == {"contact": ["no such contact in this app"]}
 
 
 # History ---------------------------------------------------------------------------------------

@@ -35,7 +35,11 @@
  *
  * Every command resolves (it never rejects) to {ok, status, body, attempts, error?, command,
  * args}. Network errors, 5xx and 429 are retried with exponential backoff and jitter; any other
- * answer, 400 included, is final.
+ * answer, 400 included, is final. 503 means "retry later" (Beacon's database is unreachable)
+ * and 429 "too many requests": both carry Retry-After, which the SDK waits instead (at most
+ * 300 s; Beacon exposes the header to cross-origin pages). A retried event keeps its event_id,
+ * so it is stored once. After maxAttempts tries (about half a minute) the command resolves with
+ * ok: false.
  */
 (function () {
   "use strict";
