@@ -94,11 +94,16 @@ class EventInputSerializer(serializers.Serializer):
 class EventBatchInputSerializer(serializers.Serializer):
     """Events, each stored or refused on its own, and the key if it is not in the header."""
 
+    # Items are any JSON: one that is not a valid EventInput is not a bad request but gets its
+    # error in `results` while the others are stored (a poison event must not block a sender).
     events = serializers.ListField(
-        child=EventInputSerializer(),
+        child=serializers.JSONField(),
         min_length=1,
         max_length=MAX_BATCH,
-        help_text=f"1 to {MAX_BATCH} events",
+        help_text=(
+            f"1 to {MAX_BATCH} events, each an EventInput as POST /api/v1/events takes (without "
+            "the key): an invalid one gets its error in `results`, the others are stored"
+        ),
     )
     tenant_id = serializers.CharField(required=False, help_text="With api_key: body auth")
     api_key = serializers.CharField(required=False, help_text="Instead of the Bearer header")
