@@ -80,6 +80,7 @@ BUSINESS_RULES = {
     ("PATCH", "/api/v1/segments/{segment_id}"): "the condition tree",
     ("DELETE", "/api/v1/segments/{segment_id}"): "not while another segment or a campaign uses it",
     ("POST", "/api/v1/segments/preview"): "the condition tree",
+    ("GET", "/api/v1/segments/{segment_id}/explain"): "?contact= names a contact of the app",
     ("PATCH", "/api/v1/contacts/{contact_id}"): "a valid email, an external_id free in the app",
     ("POST", "/api/v1/contacts/{contact_id}/events"): "event names and param types, as tracked",
     ("PATCH", "/api/v1/event-types/{event_type_id}"): "the segmentation cap per app",
