@@ -3,7 +3,8 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
 
     .venv/bin/python bench/delivery.py [--database-url postgres://postgres@127.0.0.1:5432/...]
         [--redis-url redis://127.0.0.1:6379/8] [--devices 20000] [--events 1000]
-        [--trigger-rate 20] [--repeat 3] [--wait-quiet 0.5] [--py-spy DIR] [--write-docs]
+        [--trigger-rate 20] [--mobile-devices 6000] [--no-mixed] [--repeat 3]
+        [--wait-quiet 0.5] [--py-spy DIR] [--write-docs]
 
 1. Drops and recreates the bench database, migrates it, installs the periodic tasks and creates
    an app; empties the Redis database (broker).
@@ -11,13 +12,20 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
    that its HTTP threads don't share a GIL with this process: --devices subscriptions with
    verify=False (it records only what arrived when: a benchmark of the sender, not of this
    server's decryption) and --verify-pushes subscriptions with verify=True (the VAPID JWT is
-   checked and the aes128gcm body decrypted).
+   checked and the aes128gcm body decrypted). With --mobile-devices, also the local FCM, APNs
+   and OneSignal (bench/mobile_fakes.py: one process each), which check what real ones check
+   (OAuth2 access token, ES256 provider JWT over HTTP/2 and TLS, REST API key, the message).
 3. Subscribes --devices contacts through `events_ingest` (the service behind the tracking API),
-   one web push device each, endpoint on the push service.
+   one web push device each, endpoint on the push service. With --mobile-devices N: an app per
+   mobile provider (FCM, APNs, OneSignal), its credentials of that provider's fake set
+   (encrypted under a PUSH_CREDENTIALS_KEYS made for the run), and N/3 contacts each
+   registering one device through `events_ingest` (FCM: android; APNs: ios; OneSignal:
+   android, push_provider "onesignal").
 4. Starts a Celery worker (prefork, --worker-concurrency processes) and beat (database
    scheduler: the periodic sweeps of config/schedules.py) as subprocesses, with production-like
    settings: DEBUG=false, persistent database connections, Redis broker, and
-   WEBPUSH_ALLOW_HTTP_LOCALHOST=true (the push service speaks http on 127.0.0.1).
+   WEBPUSH_ALLOW_HTTP_LOCALHOST=true (the push service speaks http on 127.0.0.1); the mobile
+   fakes' URLs, the credentials key, and SSL_CERT_FILE trusting the APNs fake's certificate.
 5. Sanity pass: an immediate event campaign is activated and the --verify-pushes contacts each
    track a purchase; every push must arrive at the verifying service with a valid VAPID JWT and
    a payload that decrypts to the rendered title (real encryption, proven end to end).
@@ -29,23 +37,47 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
       measured: pushes/s between the first and the last arrival, pushes/s from the activation
       to the last arrival, and the time from the activation to the last arrival. Every device
       must get exactly one push, and every delivery row must end as sent.
+   c. per mobile provider (--mobile-devices), one after the other: a broadcast to that
+      provider's app, measured as b (arrivals at that provider's fake);
+   d. mixed (unless --no-mixed): the four broadcasts (web and the three mobile apps) activated
+      together: pushes/s of all of them, and of each provider within the mix.
    Before each phase: VACUUM ANALYZE (this server runs with autovacuum off) and, with
    --wait-quiet, a wait until other processes keep fewer than that many CPUs busy.
 7. The floor: `push_floor.encryption_seconds()` (pywebpush encrypting one payload for one
    subscription, no network, one core), before and after the timings; the broadcast rate is
    printed as a ratio of 1 / floor.
-8. Prints a table with the targets of the issue (PASS/MISS); --write-docs replaces the
+8. Prints a table with the targets of the issue (PASS/MISS), and one per provider (pushes/s
+   and worker CPU per push of phases b, c and d); --write-docs replaces the
    "## Delivery (bench/delivery.py)" section of docs/performance.md.
 
-CPU seconds used during each phase by the worker, beat, the push service, the bench database's
-PostgreSQL backends, this process and the rest of the machine are printed (from /proc), and the
-1-minute load average before and after. --py-spy DIR samples the worker's processes (py-spy
-from PyPI: .venv/bin/pip install py-spy) during the trigger and broadcast phases.
+CPU seconds used during each phase by the worker, beat, the push service, each mobile fake, the
+bench database's PostgreSQL backends, this process and the rest of the machine are printed (from
+/proc), and the 1-minute load average before and after. --py-spy DIR samples the worker's
+processes (py-spy from PyPI: .venv/bin/pip install py-spy) during the trigger and broadcast
+phases.
+
+Why a broadcast per provider, and an app per provider: /proc tells the worker's CPU, not which
+provider's pushes it went to, so one broadcast to a mixed audience gives no CPU per push per
+provider. A phase whose pushes all go through one provider does: the worker's CPU over it,
+divided by its pushes, is that provider's cost (rendering, claiming and recording included, as
+for web push in phase b, measured the same way in the same run). One app per provider makes
+each such audience a plain broadcast (no segment to evaluate first), and leaves phase b's
+audience exactly what it was without --mobile-devices. The mixed phase then shows how long one
+worker takes to serve them together; its CPU per push is of the mix only, and its figures per
+provider tell where in the mix each provider's pushes went (the dispatcher claims rows by due
+time, whatever their provider), not that provider's speed. Every phase checks that each device
+got exactly one accepted push (by token, at its fake; for the mobile fakes also the rendered
+title) and that every delivery row of its campaigns ended as sent, else the bench fails
+(exit 1); deliveries sent only at a later attempt are counted and printed. Phases c and d add
+rows to the deliveries table that the next run's phase b writes beside (the figures of b with
+and without --mobile-devices are hence close, not identical).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import multiprocessing
 import os
 import random
@@ -57,11 +89,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from measure import machine_busy_seconds, median, percentile, proc_stat, stop_py_spy, wait_quiet
+from mobile_fakes import KINDS, NAMES, MobileFake, worker_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -75,7 +109,7 @@ TARGET_P99_SECONDS = 1.0
 TARGET_FLOOR_RATIO = 0.5
 
 sys.path.insert(0, str(ROOT))  # tests.campaigns.push_service, and Django's apps
-sys.path.insert(0, str(ROOT / "bench"))  # push_floor (and measure) under any runner
+sys.path.insert(0, str(ROOT / "bench"))  # push_floor (measure, mobile_fakes) under any runner
 
 
 class BenchError(Exception):
@@ -161,6 +195,8 @@ def worker_env(args, var_dir: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         BEACON_VAR_DIR=var_dir,
         PYTHONUNBUFFERED="1",
+        # the mobile apps' credentials are encrypted under it (here) and decrypted (the worker)
+        PUSH_CREDENTIALS_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
     )
     if args.push_send_concurrency:
         env["PUSH_SEND_CONCURRENCY"] = str(args.push_send_concurrency)
@@ -375,6 +411,7 @@ def configure_django(env: dict[str, str]) -> None:
         "BEACON_PUBLIC_URL",
         "BEACON_VAR_DIR",
         "LOG_LEVEL",
+        "PUSH_CREDENTIALS_KEYS",
     ):
         os.environ[name] = env[name]
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -392,18 +429,21 @@ def vacuum_analyze() -> None:
         cursor.execute("VACUUM (ANALYZE)")
 
 
-def subscribe(app, subscriptions: list[dict], prefix: str, batch: int = 1000) -> None:
-    """One contact per subscription, as the browser SDK registers them."""
+def subscribe(app, subscriptions: list, prefix: str, batch: int = 1000, **device: str) -> None:
+    """One contact per subscription, as the browser SDK registers them; or per mobile device
+    token, as the mobile SDKs do, with `device`'s platform (and push_provider)."""
     from events.services.ingest import events_ingest
 
+    device = {"platform": "web", **device}
+    event_name = "page_viewed" if device["platform"] == "web" else "app_started"
     for start in range(0, len(subscriptions), batch):
         payloads = [
             {
-                "event_name": "page_viewed",
+                "event_name": event_name,
                 "app_user_id": f"{prefix}{start + i}",
                 "device_token": subscription,
-                "platform": "web",
                 "push_permission_granted": True,
+                **device,
             }
             for i, subscription in enumerate(subscriptions[start : start + batch])
         ]
@@ -426,9 +466,104 @@ def track_purchase(app, user: str, order: str) -> None:
         raise BenchError(f"ingest failed: {result.errors}")
 
 
+# How each provider's devices register (the SDKs' platform and push_provider)
+MOBILE_DEVICES = {
+    "fcm": {"platform": "android", "push_provider": "fcm"},
+    "apns": {"platform": "ios", "push_provider": "apns"},
+    "onesignal": {"platform": "android", "push_provider": "onesignal"},
+}
+
+
+def mobile_audiences(fakes: dict[str, MobileFake], devices: int) -> dict[str, Audience]:
+    """An app per mobile provider, with its fake's credentials and `devices` split equally
+    among them (the first ones one more when it doesn't divide), a contact per device."""
+    from contacts.services.apps import app_create
+
+    audiences = {}
+    for index, (kind, fake) in enumerate(fakes.items()):
+        count = devices // len(fakes) + (index < devices % len(fakes))
+        app = app_create(name=f"Delivery bench {fake.name}", tenant_id=f"delivery-bench-{kind}")
+        credentials_set(kind, app, fake.setup)
+        tokens = fake.tokens(count)
+        subscribe(app, tokens, f"{kind}-", **MOBILE_DEVICES[kind])
+        audiences[kind] = Audience(fake.name, app, fake, frozenset(tokens))
+    return audiences
+
+
+def credentials_set(kind: str, app, setup: dict) -> None:
+    """The app's credentials for the fake of `kind` (its bench/mobile_fakes.py setup)."""
+    from campaigns.services.credentials import (
+        apns_credentials_set,
+        fcm_credentials_set,
+        onesignal_credentials_set,
+    )
+
+    if kind == "fcm":
+        fcm_credentials_set(app=app, service_account=json.dumps(setup["account"]))
+    elif kind == "apns":
+        key = setup["key"]
+        apns_credentials_set(
+            app=app,
+            key_id=key["key_id"],
+            team_id=key["team_id"],
+            bundle_id=key["bundle_id"],
+            environment="sandbox",
+            private_key=key["private_key"],
+        )
+    else:
+        onesignal = setup["app"]
+        onesignal_credentials_set(
+            app=app, onesignal_app_id=onesignal["app_id"], api_key=onesignal["api_key"]
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Phases
 # --------------------------------------------------------------------------------------------
+
+
+BROADCAST_TITLE = "Spring sale, {{ contact.first_name | default: 'everyone' }}"
+BROADCAST_RENDERED = "Spring sale, everyone"  # no contact of the bench has a first name
+
+
+@dataclass
+class Figures:
+    """The arrivals of a broadcast's pushes at one fake, or at all of a phase's fakes."""
+
+    pushes: int
+    rate: float  # arrivals/s between the first and the last
+    end_to_end: float  # pushes/s from the activation to the last arrival
+    first: float  # seconds from the activation to the first arrival
+    last: float  # seconds from the activation to the last arrival
+
+    @classmethod
+    def of(cls, times: list[float], activated: float) -> Figures:
+        first, last = min(times), max(times)
+        rate = (len(times) - 1) / (last - first) if last > first else float("nan")
+        end_to_end = len(times) / (last - activated)
+        return cls(len(times), rate, end_to_end, first - activated, last - activated)
+
+
+@dataclass
+class Broadcast:
+    """A broadcast phase: figures per audience (by provider name) and of them all, and CPU."""
+
+    audiences: dict[str, Figures]
+    total: Figures
+    cpu: Cpu
+    retried: int = 0  # deliveries sent at a later attempt (a push service refused, or a reset)
+
+    def ms_per_push(self, part: str) -> float:
+        """CPU milliseconds of `part` ("worker", "machine", ...) per push of the phase."""
+        return self.cpu.parts[part] * 1000 / self.total.pushes
+
+    def line(self) -> str:
+        return (
+            f"  {self.total.rate:,.0f} pushes/s first to last, "
+            f"{self.total.end_to_end:,.0f}/s from activation, last after "
+            f"{self.total.last:.1f} s; {self.cpu.line()}"
+            + (f"; {self.retried} deliveries needed retries" if self.retried else "")
+        )
 
 
 @dataclass
@@ -441,6 +576,40 @@ class Repeat:
     broadcast_last: float = 0.0  # seconds from the activation to the last arrival
     broadcast_cpu: Cpu | None = None
     load: tuple[float, float] = (0.0, 0.0)
+    web: Broadcast | None = None  # the broadcast phase again, for the table per provider
+    providers: dict[str, Broadcast] = field(default_factory=dict)  # mobile kind -> its phase
+    mixed: Broadcast | None = None  # every audience at once
+
+
+class WebPushFake:
+    """The push service's verify=False side, seen as bench/mobile_fakes.py's fakes are."""
+
+    name = "web push"
+    shows_titles = False  # the payloads are not decrypted
+
+    def __init__(self, service: PushServiceProcess) -> None:
+        self.service = service
+
+    def count(self) -> int:
+        return self.service.call("count")
+
+    def arrivals(self, offset: int) -> list[tuple]:
+        """(endpoint path, at, accepted, why not, title) since the offset-th."""
+        return [
+            (path, at, status == 201, f"{status} {error or ''}".strip(), None)
+            for path, at, status, error, _ in self.service.call("arrivals", False, offset)
+        ]
+
+
+@dataclass
+class Audience:
+    """An app's devices, all sent to through one provider, whose fake counts their pushes."""
+
+    name: str  # the provider's
+    app: object  # contacts.models.App
+    fake: WebPushFake | MobileFake
+    keys: frozenset[str]  # what tells the devices apart at the fake: endpoint path, or token
+    elsewhere: int = 0  # deliveries of its broadcasts to other fakes (the verifying contacts)
 
 
 def sanity_pass(app, service: PushServiceProcess, count: int, campaign_title: str) -> None:
@@ -487,49 +656,128 @@ def trigger_phase(args, app, service, users: dict[str, str], run: int, groups, s
     return result
 
 
-def broadcast_phase(args, app, service, groups, result: Repeat, run: int, spy_pids) -> None:
-    from django.db.models import Count
+def broadcast_phase(args, web: Audience, groups, result: Repeat, run: int, spy_pids) -> None:
+    done = broadcast(args, [web], groups, f"broadcast-{run}", spy_pids)
+    result.web, result.broadcast_cpu = done, done.cpu
+    result.broadcast_rate = done.total.rate
+    result.broadcast_end_to_end = done.total.end_to_end
+    result.broadcast_first = done.total.first
+    result.broadcast_last = done.total.last
 
-    from campaigns.models import Campaign, Delivery
+
+def broadcast(args, audiences: list[Audience], groups, phase: str, spy_pids) -> Broadcast:
+    """A broadcast campaign per audience, activated one right after the other; measured until
+    every fake has had as many pushes as its audience has devices. Then checked: each device
+    got exactly one accepted push, and every delivery row of the campaigns ended as sent."""
+    from campaigns.models import Campaign
     from campaigns.services.campaigns import campaign_activate, campaign_create
 
-    campaign = campaign_create(
-        app=app,
-        name=f"Bench broadcast {run}",
-        kind=Campaign.Kind.BROADCAST,
-        title="Spring sale, {{ contact.first_name | default: 'everyone' }}",
-        body="20% off everything until Sunday",
-        url="https://shop.example/sale",
-    )
-    offset = service.call("count")
-    spies = start_py_spy(args, spy_pids(), f"broadcast-{run}") if args.py_spy else []
+    campaigns = [
+        campaign_create(
+            app=audience.app,
+            name=f"Bench {phase} ({audience.name})",
+            kind=Campaign.Kind.BROADCAST,
+            title=BROADCAST_TITLE,
+            body="20% off everything until Sunday",
+            url="https://shop.example/sale",
+        )
+        for audience in audiences
+    ]
+    offsets = [audience.fake.count() for audience in audiences]
+    spies = start_py_spy(args, spy_pids(), phase) if args.py_spy else []
     with CpuMeter(groups) as meter:
         activated = time.time()
-        campaign_activate(campaign=campaign)
-        got = service.wait_for(offset + args.devices, timeout=args.timeout) - offset
+        for campaign in campaigns:
+            campaign_activate(campaign=campaign)
+        deadline = time.monotonic() + args.timeout
+        for audience, offset in zip(audiences, offsets, strict=True):
+            wait_count(audience.fake, offset + len(audience.keys), deadline)
     stop_py_spy(spies)
-    arrivals = service.call("arrivals", False, offset)
-    paths = {a[0] for a in arrivals}
-    refused = [a for a in arrivals if a[2] != 201]
-    if got != args.devices or len(paths) != args.devices or refused:
+    arrivals = [a.fake.arrivals(offset) for a, offset in zip(audiences, offsets, strict=True)]
+    for audience, got in zip(audiences, arrivals, strict=True):
+        arrivals_check(phase, audience, got)
+    # The audience of the web app includes the sanity pass's contacts (their pushes go to the
+    # verifying service). The last send task writes its outcomes after its last push.
+    retried = deliveries_check(phase, campaigns, sum(len(a.keys) + a.elsewhere for a in audiences))
+    for audience, offset in zip(audiences, offsets, strict=True):
+        if late := audience.fake.count() - offset - len(audience.keys):
+            raise BenchError(f"{phase}: {late} more pushes reached the {audience.name} fake")
+    times = {a.name: [x[1] for x in got] for a, got in zip(audiences, arrivals, strict=True)}
+    every = [at for name_times in times.values() for at in name_times]
+    per_audience = {name: Figures.of(name_times, activated) for name, name_times in times.items()}
+    return Broadcast(per_audience, Figures.of(every, activated), meter.result, retried)
+
+
+def wait_count(fake: WebPushFake | MobileFake, count: int, deadline: float) -> int:
+    while (got := fake.count()) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return got
+
+
+def arrivals_check(phase: str, audience: Audience, arrivals: list[tuple]) -> None:
+    """Each device of the audience got exactly one push, and the fake accepted it (and, where
+    the fake shows titles, the title was rendered)."""
+    per_device = Counter(arrival[0] for arrival in arrivals)
+    refused = [arrival for arrival in arrivals if not arrival[2]]
+    untitled = [a for a in arrivals if audience.fake.shows_titles and a[4] != BROADCAST_RENDERED]
+    problems = {
+        "devices without a push": len(audience.keys - per_device.keys()),
+        "devices with more than one": sum(1 for n in per_device.values() if n > 1),
+        "to devices not of the audience": len(per_device.keys() - audience.keys),
+        "refused": len(refused),
+        "with another title": len(untitled),
+    }
+    if any(problems.values()):
+        detail = ", ".join(f"{n} {what}" for what, n in problems.items() if n)
+        examples = [(a[0], a[3]) for a in refused[:3]] + [(a[0], a[4]) for a in untitled[:3]]
         raise BenchError(
-            f"broadcast: {got} pushes to {len(paths)} devices of {args.devices}, "
-            f"{len(refused)} refused"
+            f"{phase}: {len(arrivals)} pushes at the {audience.name} fake for "
+            f"{len(audience.keys)} devices: {detail}; e.g. {examples}"
         )
-    # The audience includes the sanity pass's contacts (their pushes go to the verifying
-    # service). The last send task writes its outcomes after its last push.
-    time.sleep(1.0)
-    rows = Delivery.objects.filter(campaign=campaign).values_list("status")
-    states = dict(rows.annotate(n=Count("pk")))
-    if states.get(Delivery.Status.SENT, 0) != args.devices + args.verify_pushes:
-        say(f"    (delivery rows 1 s after the last push: {states})")
-    first = min(a[1] for a in arrivals)
-    last = max(a[1] for a in arrivals)
-    result.broadcast_rate = (len(arrivals) - 1) / (last - first)
-    result.broadcast_end_to_end = len(arrivals) / (last - activated)
-    result.broadcast_first = first - activated
-    result.broadcast_last = last - activated
-    result.broadcast_cpu = meter.result
+
+
+def deliveries_check(phase: str, campaigns: list, expected: int, timeout: float = 60.0) -> int:
+    """Every delivery row of the campaigns ends as sent, `expected` of them. Returns how many
+    were sent at a later attempt."""
+    from django.db.models import Count
+
+    from campaigns.models import Delivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = Delivery.objects.filter(campaign__in=campaigns).order_by().values_list("status")
+        states = dict(rows.annotate(n=Count("pk")))
+        if states == {Delivery.Status.SENT: expected}:
+            return rows.filter(attempts__gt=1).count()
+        if time.monotonic() > deadline:
+            raise BenchError(f"{phase}: delivery rows {states}, not {expected} sent")
+        time.sleep(0.2)
+
+
+def mobile_phases(args, web: Audience, mobile: dict[str, Audience], groups, result, run, spy):
+    """A broadcast per mobile provider's app, one after the other; then (--mixed) the web and
+    mobile broadcasts together."""
+    for kind, audience in mobile.items():
+        vacuum_analyze()
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+        say(f"Run {run + 1}: broadcast to {len(audience.keys):,} {audience.name} devices")
+        result.providers[kind] = broadcast(args, [audience], groups, f"broadcast-{kind}-{run}", spy)
+        say(result.providers[kind].line())
+    if mobile and args.mixed:
+        audiences = [web, *mobile.values()]
+        vacuum_analyze()
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+        total = sum(len(audience.keys) for audience in audiences)
+        say(f"Run {run + 1}: mixed broadcast to {total:,} devices (web push and mobile at once)")
+        result.mixed = broadcast(args, audiences, groups, f"broadcast-mixed-{run}", spy)
+        say(result.mixed.line())
+        say(
+            "  of which "
+            + "; ".join(
+                f"{name}: {figures.rate:,.0f}/s first to last, last after {figures.last:.1f} s"
+                for name, figures in result.mixed.audiences.items()
+            )
+        )
 
 
 def start_py_spy(args, pids: list[int], phase: str) -> list[subprocess.Popen]:
@@ -633,7 +881,65 @@ def report(args, repeats: list[Repeat], floors: list[float]) -> str:
         f"{rate / floor_rate:.1%} ({rate:,.0f} of {floor_rate:,.0f} pushes/s) | "
         f"{'PASS' if rate / floor_rate >= TARGET_FLOOR_RATIO else 'MISS'} |",
     ]
+    if repeats[0].providers:
+        lines += ["", provider_report(repeats)]
     return "\n".join(lines)
+
+
+def provider_report(repeats: list[Repeat]) -> str:
+    """The table per provider: the web broadcast phase, each mobile provider's, the mixed one."""
+    rows = [("web push", [r.web for r in repeats])]
+    rows += [(NAMES[kind], [r.providers[kind] for r in repeats]) for kind in KINDS]
+    if repeats[0].mixed is not None:
+        rows.append(("mixed: all four at once", [r.mixed for r in repeats]))
+    lines = [
+        "Per provider: the broadcast above (web push), then a broadcast to each mobile "
+        "provider's app in turn (only its devices, so the worker's CPU over the phase is that "
+        "provider's), against local fakes in processes of their own (FCM: OAuth2 access token, "
+        "HTTP/1.1; APNs: ES256 provider token, HTTP/2 over TLS; OneSignal: REST API key, "
+        "HTTP/1.1)"
+        + (
+            "; then the four broadcasts activated together (mixed: its rows per provider say "
+            "when that provider's pushes were sent within the mix, not how fast it is)."
+            if repeats[0].mixed is not None
+            else "."
+        )
+        + (" Medians, per run in brackets." if len(repeats) > 1 else ""),
+        "",
+        "| broadcast | pushes | pushes/s, first to last arrival | pushes/s from activation | "
+        "activation to last arrival | worker CPU per push | machine CPU per push |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, phases in rows:
+        lines.append(_provider_row(name, [p.total for p in phases], phases))
+    if repeats[0].mixed is not None:
+        for name in repeats[0].mixed.audiences:
+            figures = [r.mixed.audiences[name] for r in repeats]
+            lines.append(_provider_row(f"mixed: its {name} pushes", figures, None))
+    cpu = [f"{name}: {_cpu_text(phases[0].cpu)}" for name, phases in rows[1:]]
+    lines += ["", "CPU seconds per phase (first run): " + "; ".join(cpu) + "."]
+    return "\n".join(lines)
+
+
+def _provider_row(name: str, figures: list[Figures], phases: list[Broadcast] | None) -> str:
+    cells = [
+        f"{figures[0].pushes:,}",
+        _cell([f.rate for f in figures], "{:,.0f}"),
+        _cell([f.end_to_end for f in figures], "{:,.0f}"),
+        _cell([f.last for f in figures], "{:.1f}", " s"),
+    ]
+    for part in ("worker", "machine"):
+        per_push = [p.ms_per_push(part) for p in phases] if phases else None
+        cells.append(_cell(per_push, "{:.2f}", " ms") if per_push else "-")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _cell(values: list[float], form: str, unit: str = "") -> str:
+    """The median, and with more than one run each run's value in brackets."""
+    text = form.format(median(values)) + unit
+    if len(values) > 1:
+        text += f" ({', '.join(form.format(v) for v in values)})"
+    return text
 
 
 def _cpu_text(cpu: Cpu | None) -> str:
@@ -688,6 +994,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=20_000, help="broadcast audience")
     parser.add_argument("--events", type=int, default=1000, help="trigger events per run")
     parser.add_argument("--trigger-rate", type=float, default=20.0, help="events per second")
+    parser.add_argument(
+        "--mobile-devices",
+        type=int,
+        default=6000,
+        help="split equally among FCM, APNs and OneSignal, an app each (0: none)",
+    )
+    parser.add_argument(
+        "--mixed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --mobile-devices, also the web and mobile broadcasts at once",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker-concurrency", type=int, default=4, help="as README")
     parser.add_argument("--push-send-concurrency", type=int, help="default: the setting's")
@@ -708,6 +1026,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.events > args.devices:
         parser.error("--events must not exceed --devices (one contact per event)")
+    if args.mobile_devices and args.mobile_devices < len(KINDS):
+        parser.error(f"--mobile-devices must be 0 or at least {len(KINDS)} (one per provider)")
     return args
 
 
@@ -747,11 +1067,19 @@ def run(args, var_dir: str) -> int:
     app = app_create(name="Delivery bench", tenant_id="delivery-bench")
     service = PushServiceProcess()
     worker = beat = None
+    fakes: dict[str, MobileFake] = {}
     try:
         say(f"Subscribing {args.devices:,} contacts")
         subscriptions = service.call("subscriptions", False, args.devices)
         subscribe(app, subscriptions, "u")
         paths = [urlsplit(s["endpoint"]).path for s in subscriptions]
+        web = Audience("web push", app, WebPushFake(service), frozenset(paths), args.verify_pushes)
+        mobile: dict[str, Audience] = {}
+        if args.mobile_devices:
+            say(f"Registering {args.mobile_devices:,} mobile devices (FCM, APNs, OneSignal)")
+            fakes = {kind: MobileFake(kind) for kind in KINDS}
+            mobile = mobile_audiences(fakes, args.mobile_devices)
+            env.update(worker_settings(fakes, str(Path(var_dir) / "apns-ca.pem")))
         title = "Thanks, {{ contact.first_name | default: 'friend' }}"
         campaign_activate(
             campaign=campaign_create(
@@ -772,6 +1100,7 @@ def run(args, var_dir: str) -> int:
             "worker": worker.pids,
             "beat": beat.pids,
             "push service": lambda: [service.process.pid],
+            **{f"{fake.name} fake": (lambda pid=fake.pid: [pid]) for fake in fakes.values()},
             "postgres": lambda: postgres_pids(dbname),
             "redis": redis_pids,
         }
@@ -800,13 +1129,10 @@ def run(args, var_dir: str) -> int:
             vacuum_analyze()
             wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
             say(f"Run {run_index + 1}: broadcast to {args.devices:,} devices")
-            broadcast_phase(args, app, service, groups, result, run_index, worker.pids)
+            broadcast_phase(args, web, groups, result, run_index, worker.pids)
             result.load = (load_before, os.getloadavg()[0])
-            say(
-                f"  {result.broadcast_rate:,.0f} pushes/s first to last, "
-                f"{result.broadcast_end_to_end:,.0f}/s from activation, last after "
-                f"{result.broadcast_last:.1f} s; {result.broadcast_cpu.line()}"
-            )
+            say(result.web.line())
+            mobile_phases(args, web, mobile, groups, result, run_index, worker.pids)
             repeats.append(result)
             worker.check()
         wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
@@ -821,6 +1147,8 @@ def run(args, var_dir: str) -> int:
             if process is not None:
                 process.stop()
         service.stop()
+        for fake in fakes.values():
+            fake.stop()
     body = report(args, repeats, floors)
     say("")
     say(body)

@@ -45,6 +45,10 @@ PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 APPLE_ID_RE = re.compile(r"^[A-Z0-9]{10}$")  # key ids and team ids
 BUNDLE_ID_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 API_KEY_RE = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable, no spaces: it goes in a header
+# What of a service account's key goes in columns (client_email, the key id as the fingerprint) is
+# printable ASCII: no NUL (PostgreSQL refuses it), and an email of at most 254 characters.
+CLIENT_EMAIL_RE = re.compile(r"^[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+$")
+KEY_ID_RE = re.compile(r"^[\x21-\x7e]+$")
 
 
 class CredentialsUnreadable(Exception):  # noqa: N818 (a state, like AddressRefused)
@@ -128,7 +132,7 @@ def service_account_parse(text: str) -> dict:
     """The service account JSON key a Firebase project's console downloads, checked."""
     try:
         info = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deeply nested is no key file either
         raise ValidationError("This is not a JSON file.") from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
         raise ValidationError('This is not a service account key ("type": "service_account").')
@@ -141,6 +145,10 @@ def service_account_parse(text: str) -> dict:
         raise ValidationError(f"The service account key has no {', '.join(missing)}.")
     if not PROJECT_ID_RE.match(info["project_id"]):
         raise ValidationError(f"{info['project_id'][:40]!r} is not a Google Cloud project id.")
+    if len(info["client_email"]) > 254 or not CLIENT_EMAIL_RE.match(info["client_email"]):
+        raise ValidationError("The service account key's client_email is not an email address.")
+    if not KEY_ID_RE.match(info["private_key_id"]):
+        raise ValidationError("The service account key's private_key_id is not a key id.")
     key = _private_key(info["private_key"], "service account key's private_key")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValidationError("The service account key's private_key is not an RSA key.")

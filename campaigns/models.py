@@ -49,6 +49,9 @@ class Campaign(models.Model):
     url = models.CharField(max_length=2000, blank=True, default="")
     icon = models.CharField(max_length=2000, blank=True, default="")
     image = models.CharField(max_length=2000, blank=True, default="")
+    # Up to two action buttons: [{"id", "title", "action": "open_url" | "track_event", "url",
+    # "event"}] (campaigns/buttons.py checks them)
+    buttons = models.JSONField(default=list, blank=True)
     ttl_seconds = models.PositiveIntegerField(default=86_400)
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
 
@@ -111,11 +114,23 @@ class Campaign(models.Model):
 class PushPolicy(models.Model):
     """App-wide sending rules, across campaigns."""
 
+    class IosProvider(models.TextChoices):
+        FCM = "fcm", "Firebase Cloud Messaging"
+        APNS = "apns", "APNs directly"
+        ONESIGNAL = "onesignal", "OneSignal"
+
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="push_policy")
     daily_cap = models.PositiveIntegerField(
         null=True,
         blank=True,
         help_text="At most this many pushes per contact per day (empty: no cap)",
+    )
+    ios_provider = models.CharField(
+        "iOS provider",
+        max_length=10,
+        choices=IosProvider.choices,
+        default=IosProvider.FCM,
+        help_text="Sends to iOS devices that were registered without a push_provider",
     )
 
     class Meta:

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 
-from campaigns.models import Campaign, Delivery, PushPolicy
+from campaigns.models import (
+    ApnsCredentials,
+    Campaign,
+    Delivery,
+    FcmCredentials,
+    OneSignalCredentials,
+    PushCredentials,
+    PushPolicy,
+)
 from contacts.models import App, Contact
 from events.models import Event, EventAttribute, EventType
 
@@ -44,6 +52,23 @@ def campaigns_recent(*, apps: QuerySet[App], limit: int = 5) -> list[tuple[Campa
 
 def push_policy_get(*, app: App) -> PushPolicy:
     return PushPolicy.objects.filter(app=app).first() or PushPolicy(app=app)
+
+
+# The mobile push services' credentials by service name (as PushPolicy.IosProvider names them).
+PUSH_CREDENTIALS = {
+    "fcm": FcmCredentials,
+    "apns": ApnsCredentials,
+    "onesignal": OneSignalCredentials,
+}
+
+
+def push_credentials_get(*, app: App, service: str) -> PushCredentials | None:
+    return PUSH_CREDENTIALS[service].objects.filter(app=app).first()
+
+
+def push_credentials_by_service(*, app: App) -> dict[str, PushCredentials | None]:
+    """The app's credentials for each mobile push service, None where it has none."""
+    return {service: push_credentials_get(app=app, service=service) for service in PUSH_CREDENTIALS}
 
 
 # The campaign page and editor ---------------------------------------------------------------

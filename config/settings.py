@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "corsheaders",
+    "axes",  # admin login lockout (below)
     "contacts",
     "events",
     "segments",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: it renders the lockout (below)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,8 +134,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Admin login lockout (django-axes, docs/deploy.md): after AXES_FAILURE_LIMIT wrong passwords for
 # one username from one client IP, that pair is refused (429, templates/admin/locked_out.html)
 # for AXES_COOLOFF_TIME. Keyed on the pair, so an attacker elsewhere can't lock an admin out.
-INSTALLED_APPS.append("axes")
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes asks: it renders the lockout
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out pair before the check
     "django.contrib.auth.backends.ModelBackend",
@@ -257,8 +257,11 @@ SPECTACULAR_SETTINGS = {
 
 # CORS: customers' pages on any origin call the tracking API and the push endpoints with their
 # ingest key (a Bearer header, never a cookie), and may load the SDK from Beacon. Only those paths:
-# the admin API must never answer a cross-origin browser request.
-CORS_URLS_REGEX = r"^/(api/v1/events(/batch)?|api/v1/push/.*|static/beacon/.*|beacon-sw\.js)$"
+# the admin API must never answer a cross-origin browser request (/push/policy and
+# /push/credentials are admin endpoints under the same prefix).
+CORS_URLS_REGEX = (
+    r"^/(api/v1/events(/batch)?|api/v1/push/(config|opened)|static/beacon/.*|beacon-sw\.js)$"
+)
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 # The SDK waits as long as a 429 or 503 says; browsers hide the header from it unless exposed.

@@ -228,19 +228,36 @@ class PushableFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(pushable) if self.value() == "yes" else ~Exists(pushable))
 
 
+def provider_label(device: Device) -> str:
+    if device.push_provider:
+        return device.get_push_provider_display()
+    return "platform default"
+
+
 def short_token(device: Device) -> str:
     return device.token if len(device.token) <= 40 else f"{device.token[:40]}…"
 
 
 class DeviceInline(ReadOnlyInline):
     model = Device
-    fields = ["platform", "push_permission_granted", "last_seen_at", "invalidated_at", "token"]
+    fields = [
+        "platform",
+        "provider",
+        "push_permission_granted",
+        "last_seen_at",
+        "invalidated_at",
+        "token",
+    ]
     readonly_fields = fields
     ordering = ["-last_seen_at"]
 
     @admin.display(description="token")
     def token(self, device: Device) -> str:
         return short_token(device)
+
+    @admin.display(description="push provider")
+    def provider(self, device: Device) -> str:
+        return provider_label(device)
 
 
 @admin.register(Contact)
@@ -349,13 +366,20 @@ class DeviceAdmin(BeaconModelAdmin):
         "short_token",
         "contact",
         "platform",
+        "provider",
         "push_permission_granted",
         "last_seen_at",
         "invalidated_at",
     ]
-    list_filter = [AppFilter, "platform", "push_permission_granted", InvalidatedFilter]
+    list_filter = [
+        AppFilter,
+        "platform",
+        "push_provider",
+        "push_permission_granted",
+        InvalidatedFilter,
+    ]
     list_select_related = ["contact"]
-    search_fields = ["token"]
+    search_fields = ["token", "installation_id"]
     ordering = ["-id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -363,6 +387,8 @@ class DeviceAdmin(BeaconModelAdmin):
         "app",
         "contact",
         "platform",
+        "push_provider",
+        "installation_id",
         "token",
         "subscription",
         "push_permission_granted",
@@ -377,6 +403,10 @@ class DeviceAdmin(BeaconModelAdmin):
     @admin.display(description="token", ordering="token")
     def short_token(self, device: Device) -> str:
         return short_token(device)
+
+    @admin.display(description="push provider", ordering="push_provider")
+    def provider(self, device: Device) -> str:
+        return provider_label(device)
 
     def has_add_permission(self, request) -> bool:
         return False  # devices register themselves with events

@@ -96,18 +96,38 @@ class Contact(models.Model):
 
 class Device(models.Model):
     """A push target. For web push, `token` is the subscription endpoint and `subscription` the
-    browser's PushSubscription JSON (endpoint and keys)."""
+    browser's PushSubscription JSON (endpoint and keys); for mobile push, the token the push
+    service issued (an FCM registration token, an APNs device token, a OneSignal subscription id).
+
+    `push_provider` is the service that sends to it; empty means the platform's default (web:
+    web push, Android: FCM, iOS: the app's iOS provider, campaigns.PushPolicy). `installation_id`
+    is the app's own stable id for the install: a new token for a known installation replaces
+    the old one on this row (token rotation) instead of adding a second device."""
 
     class Platform(models.TextChoices):
         ANDROID = "android", "Android"
         IOS = "ios", "iOS"
         WEB = "web", "Web"
 
+    class PushProvider(models.TextChoices):
+        WEBPUSH = "webpush", "Web push"
+        FCM = "fcm", "Firebase Cloud Messaging"
+        APNS = "apns", "Apple Push Notification service"
+        ONESIGNAL = "onesignal", "OneSignal"
+
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="devices")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="devices")
     token = models.TextField()
     subscription = models.JSONField(null=True, blank=True)
     platform = models.CharField(max_length=10, choices=Platform.choices)
+    push_provider = models.CharField(
+        max_length=10,
+        choices=PushProvider.choices,
+        blank=True,
+        default="",
+        help_text="Empty: the platform's default (web push; FCM on Android; the app's iOS choice)",
+    )
+    installation_id = models.CharField(max_length=255, blank=True, default="")
     push_permission_granted = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, blank=True, default="")
     language = models.CharField(max_length=8, blank=True, default="")
@@ -119,6 +139,11 @@ class Device(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["app", "token"], name="device_unique_token"),
+            models.UniqueConstraint(
+                fields=["app", "installation_id"],
+                condition=~models.Q(installation_id=""),
+                name="device_unique_installation",
+            ),
         ]
         indexes = [
             # the dashboard's push-reachable devices

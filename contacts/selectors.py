@@ -54,6 +54,17 @@ def contacts_new_count(*, apps: QuerySet[App], now: datetime) -> dict[str, int]:
     )
 
 
+def devices_reachable(*, app_id: int) -> QuerySet[Device]:
+    """The app's devices a push can reach now: permission granted, not invalidated, and for a
+    browser a subscription to encrypt for (mobile devices need only their token)."""
+    return Device.objects.filter(
+        Q(subscription__isnull=False) | ~Q(platform=Device.Platform.WEB),
+        app_id=app_id,
+        push_permission_granted=True,
+        invalidated_at__isnull=True,
+    )
+
+
 def devices_reachable_count(*, apps: QuerySet[App]) -> int:
     """Devices a push can reach: permission granted, not invalidated (a partial index)."""
     return Device.objects.filter(

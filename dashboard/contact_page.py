@@ -77,8 +77,7 @@ class ContactPageAdmin(ContactWithEventsAdmin):
         return self.contact_page_with(request, contact, {"test_push": form})
 
     def _report(self, request, result) -> None:
-        if result.sent:
-            devices = "device" if result.sent == 1 else "devices"
-            self.message_user(request, f"Test push sent to {result.sent} {devices}.")
+        for answer in result.answers:  # the service's own words, for whoever debugs the app
+            self.message_user(request, f"Test push sent to {answer}")
         for failure in result.failures:
             self.message_user(request, f"Test push not delivered to {failure}", messages.ERROR)

@@ -137,7 +137,11 @@ BUILT_IN_EVENTS: list[tuple[str, str, list[str]]] = [
         ["subtype"],
     ),
     (NOTIFICATION_SENT, "A push notification was sent", ["campaign_id"]),
-    (NOTIFICATION_OPENED, "A push notification was clicked", ["campaign_id"]),
+    (
+        NOTIFICATION_OPENED,
+        "A push notification was clicked (button_id: the action button clicked, if one was)",
+        ["campaign_id", "delivery_id", "button_id"],
+    ),
     (NOTIFICATION_FAILED, "A push notification could not be sent", ["campaign_id", "reason"]),
 ]
 BUILT_IN_CATEGORY = "Built-in"

@@ -58,6 +58,13 @@ NUL_REASON = "must not contain NUL characters (\\u0000)"
 MAX_FUTURE = timedelta(minutes=5)
 FORBIDDEN_NAME_CHARACTERS = ("*", "+", "|")
 PLATFORMS = ("android", "ios", "web")
+# The services each platform's devices can be sent through (contacts.models.Device.PushProvider)
+PUSH_PROVIDERS = {
+    "web": ("webpush",),
+    "android": ("fcm", "onesignal"),
+    "ios": ("fcm", "apns", "onesignal"),
+}
+ALL_PUSH_PROVIDERS = ("webpush", "fcm", "apns", "onesignal")
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,22 @@ INPUT_FIELDS = (
         choices=PLATFORMS,
         help="Required with a device_token; a web PushSubscription implies web",
     ),
+    InputField(
+        "push_provider",
+        "choice",
+        choices=ALL_PUSH_PROVIDERS,
+        help="Who sends to the device_token: webpush (web), fcm (android, ios), apns (ios), "
+        "onesignal (android, ios). Default: web push on the web, FCM on Android, the app's iOS "
+        "provider on iOS",
+    ),
+    InputField(
+        "installation_id",
+        "identifier",
+        max_length=MAX_ID_LENGTH,
+        help="The app's own stable id for this install: a new device_token with a known "
+        "installation_id replaces the installation's old token (token rotation) instead of "
+        "adding a device",
+    ),
     InputField("push_permission_granted", "boolean", default=False),
     InputField("timezone", "string", help="A known IANA timezone, e.g. Europe/Istanbul"),
     InputField("language", "string", help="ISO 639-1, e.g. tr"),
@@ -144,6 +167,8 @@ class EventInput:
     device_token: str | None = None
     subscription: dict | None = None
     platform: str | None = None
+    push_provider: str | None = None
+    installation_id: str | None = None
     push_permission_granted: bool = False
     timezone: str | None = None
     language: str | None = None
@@ -246,7 +271,12 @@ def _identifier(data: dict, key: str, errors: dict) -> str | None:
 
 
 def _device(data: dict, errors: dict) -> dict:
-    values = {"device_token": None, "subscription": None, "platform": None}
+    values = {"device_token": None, "subscription": None, "platform": None, "push_provider": None}
+    provider = data.get("push_provider")
+    if provider not in (None, "") and provider not in ALL_PUSH_PROVIDERS:
+        errors["push_provider"] = [f"must be one of {', '.join(ALL_PUSH_PROVIDERS)}"]
+    elif provider:
+        values["push_provider"] = provider
     granted = data.get("push_permission_granted", False)
     if granted is None:
         granted = False
@@ -281,7 +311,16 @@ def _device(data: dict, errors: dict) -> dict:
         ]
     if values["device_token"] and not values["platform"] and "platform" not in errors:
         errors["platform"] = ["is required with a device_token"]
+    if values["push_provider"] and values["platform"]:
+        _push_provider_check(values["push_provider"], values["platform"], errors)
     return values
+
+
+def _push_provider_check(provider: str, platform: str, errors: dict) -> None:
+    if provider not in PUSH_PROVIDERS[platform]:
+        errors["push_provider"] = [
+            f"{platform} devices are sent to through {' or '.join(PUSH_PROVIDERS[platform])}"
+        ]
 
 
 def _web_push_subscription(token) -> dict | None:

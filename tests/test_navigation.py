@@ -30,6 +30,9 @@ ADMIN_MENU = MARKETER_MENU | {
     "/admin/contacts/identifierrule/",
     "/admin/campaigns/pushpolicy/",
     "/admin/campaigns/vapidkeypair/",
+    "/admin/campaigns/fcmcredentials/",
+    "/admin/campaigns/apnscredentials/",
+    "/admin/campaigns/onesignalcredentials/",
 }
 LINK = re.compile(r'href="((?:/admin/|\?)[^"#]*)"')
 NOT_FOLLOWED = ("/admin/logout/", "/admin/jsi18n/", "/admin/r/")

@@ -59,6 +59,7 @@ class CampaignAdmin(BeaconModelAdmin):
         ),
         (None, {"fields": ["cancel_match_param", "entry_segment", "audience_segment"]}),
         (None, {"fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"]}),
+        (None, {"fields": ["buttons"]}),
         (None, {"fields": ["reentry", "reentry_hours", "quiet_start", "quiet_end"]}),
     ]
 
@@ -98,6 +99,7 @@ class CampaignAdmin(BeaconModelAdmin):
                     "classes": ["campaign-message"],
                 },
             ),
+            ("Buttons", {"fields": ["buttons"], "classes": ["campaign-buttons"]}),
             (
                 "Rules",
                 {

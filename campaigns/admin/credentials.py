@@ -22,6 +22,7 @@ from campaigns.services.credentials import (
     apns_credentials_set,
     fcm_credentials_set,
     onesignal_credentials_set,
+    push_credentials_delete,
 )
 from common.admin import BeaconModelAdmin, adopt
 
@@ -128,6 +129,13 @@ class _CredentialsAdmin(BeaconModelAdmin):
     def save_model(self, request, obj, form, change):
         # The service raises ValidationError; BeaconModelAdmin shows it as a message.
         adopt(obj, self.credentials_set(obj.app, form.cleaned_data))
+
+    def delete_model(self, request, obj):
+        push_credentials_delete(credentials=obj)
+
+    def delete_queryset(self, request, queryset):
+        for credentials in queryset:
+            push_credentials_delete(credentials=credentials)
 
 
 @admin.register(FcmCredentials)

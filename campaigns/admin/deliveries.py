@@ -65,8 +65,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(PushPolicy)
 class PushPolicyAdmin(BeaconModelAdmin):
-    list_display = ["app", "daily_cap"]
-    fields = ["app", "daily_cap"]
+    list_display = ["app", "daily_cap", "ios_provider"]
+    fields = ["app", "daily_cap", "ios_provider"]
 
     def save_model(self, request, obj, form, change):
-        adopt(obj, push_policy_update(app=obj.app, daily_cap=form.cleaned_data["daily_cap"]))
+        data = form.cleaned_data
+        policy = push_policy_update(
+            app=obj.app, daily_cap=data["daily_cap"], ios_provider=data["ios_provider"]
+        )
+        adopt(obj, policy)

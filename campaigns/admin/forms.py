@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
+from campaigns.buttons import MAX_BUTTONS, MAX_TITLE_LENGTH, OPEN_URL, TRACK_EVENT
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_attribute_types
 from campaigns.services.campaigns import campaign_validate
@@ -36,6 +37,7 @@ OPERATORS = {
     "exists": "is set",
     "not_exists": "is not set",
 }
+ACTION_LABELS = ((OPEN_URL, "Open a URL"), (TRACK_EVENT, "Track an event"))
 LIST_OPERATORS = ("in", "not_in", "between")
 VALUELESS_OPERATORS = ("exists", "not_exists")
 # The campaign's own fields the form edits as they are (the others it derives).
@@ -47,6 +49,7 @@ MODEL_FIELDS = [
     "url",
     "icon",
     "image",
+    "buttons",
     "ttl_seconds",
     "urgency",
     "audience_segment",
@@ -143,6 +146,78 @@ class WhereRowsField(forms.Field):
         return [row for row in rows if row[0] or row[2]]
 
 
+class ButtonRowsWidget(forms.Widget):
+    """One row per possible button (MAX_BUTTONS): id, title, action, and the URL or the event
+    name the action takes. A blank row is no button; without the script, it all works too."""
+
+    COLUMNS = ("id", "title", "action", "target")
+
+    def value_from_datadict(self, data, files, name):
+        columns = [data.getlist(f"{name}-{part}") for part in self.COLUMNS]
+        return list(zip(*columns, strict=False))
+
+    def format_value(self, value):
+        rows = [_row_of_button(item) if isinstance(item, dict) else item for item in value or []]
+        return rows + [("", "", OPEN_URL, "")] * (MAX_BUTTONS - len(rows))
+
+    def render(self, name, value, attrs=None, renderer=None):
+        rows = enumerate(self.format_value(value), 1)
+        body = format_html_join(
+            "", "{}", ((self._row(name, number, *row),) for number, row in rows)
+        )
+        return format_html(
+            '<div class="button-rows">'
+            '<table><thead><tr><th scope="col">Id</th><th scope="col">Title</th>'
+            '<th scope="col">On click</th><th scope="col">URL or event name</th></tr></thead>'
+            "<tbody>{}</tbody></table></div>",
+            body,
+        )
+
+    def _row(self, name, number, id_, title, action, target):
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((key, " selected" if key == action else "", label) for key, label in ACTION_LABELS),
+        )
+        return format_html(
+            '<tr class="button-row">'
+            '<td><input type="text" name="{0}-id" value="{2}" aria-label="Button {1} id" '
+            'placeholder="button{1}" maxlength="32"></td>'
+            '<td><input type="text" name="{0}-title" value="{3}" aria-label="Button {1} title" '
+            'maxlength="{6}"></td>'
+            '<td><select name="{0}-action" aria-label="Button {1} action">{4}</select></td>'
+            '<td><input type="text" name="{0}-target" value="{5}" '
+            'aria-label="Button {1} URL or event name"{7}></td></tr>',
+            name,
+            number,
+            id_,
+            title,
+            options,
+            target,
+            MAX_TITLE_LENGTH,
+            # an event name is one of the app's events, or one it will send
+            format_html(' list="{}"', "app-event-types") if action == TRACK_EVENT else "",
+        )
+
+
+class ButtonRowsField(forms.Field):
+    """The rows as buttons ({"id", "title", "action", "url" or "event"}), minus the blank ones;
+    a row without an id takes "button<n>". The services check them."""
+
+    widget = ButtonRowsWidget
+
+    def to_python(self, value):
+        buttons = []
+        for row in value or []:
+            id_, title, action, target = (str(part).strip() for part in row)
+            if not (id_ or title or target):
+                continue
+            key = "event" if action == TRACK_EVENT else "url"
+            id_ = id_ or f"button{len(buttons) + 1}"
+            buttons.append({"id": id_, "title": title, "action": action, key: target})
+        return buttons
+
+
 class CampaignForm(forms.ModelForm):
     """Bound to one app: CampaignAdmin.get_form sets `app` on a subclass."""
 
@@ -203,6 +278,14 @@ class CampaignForm(forms.ModelForm):
         empty_label="Choose a segment",
         label="Segment",
         help_text="A push to each contact who enters it from now on.",
+    )
+    buttons = ButtonRowsField(
+        label="Buttons",
+        required=False,
+        help_text="At most two, shown under the message. “Open a URL”: an http(s) URL "
+        "(Liquid too). “Track an event”: records that event on the contact, with the "
+        "campaign_id, and opens the message's link. Titles are Liquid. A click on either "
+        "counts as an open, with the button's id.",
     )
     cancel_match_param = forms.CharField(
         label="Only when this param matches",
@@ -365,6 +448,12 @@ def _number(text: str) -> int | float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _row_of_button(button: dict) -> tuple[str, str, str, str]:
+    action = str(button.get("action", OPEN_URL))
+    target = button.get("event" if action == TRACK_EVENT else "url", "")
+    return (str(button.get("id", "")), str(button.get("title", "")), action, str(target))
 
 
 def _row_of_filter(spec) -> tuple[str, str, str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 
+from campaigns.admin.forms import ButtonRowsField
+from campaigns.buttons import button_templates
 from campaigns.models import Campaign
 from campaigns.selectors import (
     campaign_preview_contact,
@@ -23,11 +25,16 @@ MESSAGE_FIELDS = (*TEMPLATE_FIELDS, "icon", "image")
 
 def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
     """200 {"preview", "contact", "samples"}, or 400 {"errors": {field: [reason]}, "samples"}.
-    The fields are the editor's: title, body, url, icon, image, trigger_event, and
-    preview_contact ("#12", an external id or an email) and preview_event (an event id)."""
+    The fields are the editor's: title, body, url, icon, image, the button rows (buttons-id,
+    buttons-title, buttons-action, buttons-target), trigger_event, and preview_contact ("#12",
+    an external id or an email) and preview_event (an event id)."""
     data = request.POST
     message = {field: data.get(field, "") for field in MESSAGE_FIELDS}
     errors = template_errors(**{field: message[field] for field in TEMPLATE_FIELDS})
+    # Only the buttons' Liquid is checked here: a button half typed still previews.
+    buttons = ButtonRowsField()
+    message["buttons"] = buttons.to_python(buttons.widget.value_from_datadict(data, {}, "buttons"))
+    errors.update(_buttons_field(template_errors(**button_templates(message["buttons"]))))
     contact = _contact(app, data.get("preview_contact", ""), errors)
     event = _event(app, data.get("preview_event", ""), errors)
     samples = campaign_sample_events(
@@ -43,8 +50,21 @@ def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
             event_params=event.params if event else None,
         )
     except ValidationError as exc:  # well formed, but fails on these values (a filter's argument)
-        return JsonResponse({"errors": exc.message_dict, **shown}, status=400)
+        return JsonResponse({"errors": _buttons_field(exc.message_dict), **shown}, status=400)
     return JsonResponse({"preview": preview, **shown})
+
+
+def _buttons_field(errors: dict) -> dict:
+    """The buttons' errors under the editor's field: {"button 1 url": [why]} becomes
+    {"buttons": ["button 1 url why"]}."""
+    shown = {key: reasons for key, reasons in errors.items() if not key.startswith("button ")}
+    buttons = [
+        f"{key} {reason}"
+        for key, reasons in errors.items()
+        if key.startswith("button ")
+        for reason in reasons
+    ]
+    return {**shown, "buttons": buttons} if buttons else shown
 
 
 def _contact(app: App, query: str, errors: dict) -> Contact | None:

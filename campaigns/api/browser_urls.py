@@ -1,4 +1,5 @@
-"""Mounted under /api/v1/push/ (config/urls.py); the CORS allowlist covers this prefix."""
+"""Mounted under /api/v1/push/ (config/urls.py); the CORS allowlist (CORS_URLS_REGEX) names each
+of these paths, not the prefix: admin endpoints live under it too."""
 
 from django.urls import path
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns import buttons
 from campaigns.models import Campaign, Delivery, PushPolicy
 from common.api_fields import (
     INT32_MAX,
@@ -25,8 +27,55 @@ class ParamsField(NulFreeDictField):
     default_error_messages = {"not_a_dict": "must be an object"}
 
 
+class ButtonSerializer(serializers.Serializer):
+    """An action button of the notification. Errors name the button:
+    {"buttons": ["button 2: url is required for an open_url button"]}."""
+
+    id = serializers.RegexField(
+        buttons.ID_RE.pattern,
+        max_length=32,
+        help_text="Reported with the click: @NOTIFICATION_OPENED's button_id",
+    )
+    title = serializers.CharField(max_length=buttons.MAX_TITLE_LENGTH, help_text="Liquid template")
+    action = serializers.ChoiceField(
+        choices=buttons.ACTIONS,
+        help_text="open_url: opens `url`; track_event: records `event` on the contact (with "
+        "campaign_id and delivery_id) besides the open, and opens the message's url",
+    )
+    url = serializers.CharField(
+        max_length=buttons.MAX_URL_LENGTH,
+        required=False,
+        help_text="open_url only: an http(s) URL; Liquid template",
+    )
+    event = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text="track_event only: an event name as the tracking API takes it (no leading @)",
+    )
+
+
+class _MaxButtons(MaxLengthValidator):
+    """At most MAX_BUTTONS items in a list (the schema's maxItems); the service checks the rest,
+    whatever the JSON is."""
+
+    def clean(self, x) -> int:
+        return len(x) if isinstance(x, list) else 0
+
+
+@extend_schema_field(ButtonSerializer(many=True))
+class ButtonsField(NulFreeJSONField):
+    """Any JSON: the service checks the buttons and names each error by its button."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(
+            _MaxButtons(buttons.MAX_BUTTONS, message=buttons.TOO_MANY_BUTTONS_MESSAGE)
+        )
+
+
 class CampaignOutputSerializer(serializers.ModelSerializer):
     trigger_where = WhereField()
+    buttons = ButtonsField()
     quiet_start = ClockTimeField(allow_null=True)
     quiet_end = ClockTimeField(allow_null=True)
 
@@ -42,6 +91,7 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
             "url",
             "icon",
             "image",
+            "buttons",
             "ttl_seconds",
             "urgency",
             "audience_segment_id",
@@ -79,6 +129,10 @@ class CampaignInputSerializer(JsonTypesMixin, serializers.Serializer):
     )
     icon = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     image = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    buttons = ButtonsField(
+        required=False,
+        help_text=f"At most {buttons.MAX_BUTTONS} action buttons, with unique ids",
+    )
     ttl_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
     urgency = serializers.ChoiceField(choices=Campaign.Urgency.choices, required=False)
     audience_segment_id = serializers.IntegerField(
@@ -142,12 +196,22 @@ class CampaignPreviewInputSerializer(JsonTypesMixin, serializers.Serializer):
     event_params = ParamsField(required=False, help_text="The params of a sample trigger event")
 
 
+class PreviewButtonSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    action = serializers.ChoiceField(choices=buttons.ACTIONS)
+    url = serializers.CharField(required=False, help_text="open_url buttons only")
+
+
 class CampaignPreviewOutputSerializer(serializers.Serializer):
     title = serializers.CharField()
     body = serializers.CharField()
     url = serializers.CharField()
     icon = serializers.CharField()
     image = serializers.CharField()
+    buttons = PreviewButtonSerializer(
+        many=True, help_text="Rendered; one whose title renders empty is left out, as in sends"
+    )
 
 
 class CampaignTestInputSerializer(CampaignPreviewInputSerializer):
@@ -160,6 +224,13 @@ class CampaignTestOutputSerializer(serializers.Serializer):
 
 class OpenInputSerializer(JsonTypesMixin, serializers.Serializer):
     token = serializers.CharField(max_length=64)
+    button = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The id of the action button clicked (the web push `action`); empty or "
+        "absent: the notification itself",
+    )
 
 
 class OpenOutputSerializer(serializers.Serializer):
@@ -174,7 +245,12 @@ class PushPolicySerializer(JsonTypesMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="At most this many pushes per contact per day (null: no cap)",
     )
+    ios_provider = serializers.ChoiceField(
+        choices=PushPolicy.IosProvider.choices,
+        required=False,
+        help_text="Sends to iOS devices registered without a push_provider (omitted: unchanged)",
+    )
 
     class Meta:
         model = PushPolicy
-        fields = ["daily_cap"]
+        fields = ["daily_cap", "ios_provider"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.api import views
+from campaigns.api import credentials, views
 
 urlpatterns = [
     path("campaigns", views.CampaignListView.as_view(), name="campaign-list"),
@@ -39,5 +39,21 @@ urlpatterns = [
         "campaigns/<int:campaign_id>/test", views.CampaignTestView.as_view(), name="campaign-test"
     ),
     path("push/policy", views.PushPolicyView.as_view(), name="push-policy"),
+    path("push/credentials", credentials.PushCredentialsView.as_view(), name="push-credentials"),
+    path(
+        "push/credentials/fcm",
+        credentials.FcmCredentialsView.as_view(),
+        name="push-credentials-fcm",
+    ),
+    path(
+        "push/credentials/apns",
+        credentials.ApnsCredentialsView.as_view(),
+        name="push-credentials-apns",
+    ),
+    path(
+        "push/credentials/onesignal",
+        credentials.OneSignalCredentialsView.as_view(),
+        name="push-credentials-onesignal",
+    ),
     path("push/opened", views.PushOpenedView.as_view(), name="push-opened"),
 ]

@@ -162,19 +162,25 @@ class CampaignTestView(APIView):
 class PushPolicyView(APIView):
     @extend_schema(responses={200: s.PushPolicySerializer})
     def get(self, request):
-        """App-wide rules across campaigns: the daily cap per contact."""
+        """App-wide rules across campaigns: the daily cap per contact, and which service sends
+        to iOS devices that did not name one."""
         return Response(s.PushPolicySerializer(push_policy_get(app=request.user.app)).data)
 
     @extend_schema(request=s.PushPolicySerializer, responses={200: s.PushPolicySerializer})
     def put(self, request):
         data = validated(s.PushPolicySerializer, request.data)
-        policy = push_policy_update(app=request.user.app, daily_cap=data.get("daily_cap"))
+        policy = push_policy_update(
+            app=request.user.app,
+            daily_cap=data.get("daily_cap"),
+            ios_provider=data.get("ios_provider"),
+        )
         return Response(s.PushPolicySerializer(policy).data)
 
 
 class PushOpenedView(APIView):
-    """The service worker's click report. The open token in the push payload is the only
-    credential: no API key (the worker runs on the customer's site)."""
+    """The service worker's (or the app's) click report. The open token in the push payload is
+    the only credential: no API key (the worker runs on the customer's site). `button`: the id
+    of the action button clicked, if one was; a track_event button also records its event."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -189,7 +195,7 @@ class PushOpenedView(APIView):
     )
     def post(self, request):
         data = validated(s.OpenInputSerializer, request.data)
-        delivery = delivery_open(token=data["token"])
+        delivery = delivery_open(token=data["token"], button=data.get("button", ""))
         if delivery is None:
             raise NotFound("no delivery has this token")
         return Response({"opened_at": delivery.opened_at})

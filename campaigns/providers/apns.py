@@ -8,8 +8,9 @@ process signs one per key and reuses it for JWT_REUSE_SECONDS, shared by its sen
 
 Headers: `apns-topic` (the bundle id), `apns-push-type: alert`, `apns-expiration` from the TTL,
 `apns-priority` 10 for urgency "high" and 5 below (as FCM maps them), `apns-collapse-id` from the
-topic. Payload: {"aps": {"alert": {"title", "body"}, "mutable-content": 1 with an image}, "url",
-"image", then `PushMessage.data` (the open token, the open-report URL, ...); at most 4096 bytes.
+topic. Payload: {"aps": {"alert": {"title", "body"}, "mutable-content": 1 with an image or
+buttons}, "url", "image", "buttons" ([{"id", "title", "action", "url"?}], which the app shows as
+actions), then `PushMessage.data` (the open token, the open-report URL, ...); at most 4096 bytes.
 """
 
 from __future__ import annotations
@@ -59,14 +60,21 @@ def apns_payload(message: PushMessage) -> bytes:
     if message.url:
         payload["url"] = message.url
     if message.image:
-        aps["mutable-content"] = 1  # the app's notification service extension adds the image
         payload["image"] = message.image
+    if message.buttons:
+        payload["buttons"] = [button.as_data() for button in message.buttons]
+    if message.image or message.buttons:
+        # the app's notification service extension adds the image and registers the buttons'
+        # category; it runs only for a mutable notification
+        aps["mutable-content"] = 1
     payload.update((key, value) for key, value in message.data.items() if key != "aps")
     return orjson.dumps({"aps": aps, **payload})
 
 
 class ApnsProvider:
     """Sends to `device.token` (an APNs device token, hex). Safe to share across threads."""
+
+    service = SERVICE
 
     def __init__(self, config: ApnsConfig, *, timeout: float | None = None) -> None:
         self.config = config
@@ -129,7 +137,8 @@ def response_outcome(answer: mobile_http.Answer, config: ApnsConfig) -> SendOutc
     notification responses from APNs")."""
     status = answer.status
     if status == 200:
-        return SendOutcome(Outcome.SENT, status=status)
+        accepted = f"200 apns-id: {answer.headers.get('apns-id', '')}".strip(" :")
+        return SendOutcome(Outcome.SENT, status=status, answer=accepted)
     body = answer.json()
     reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
     detail = f"{status} {reason}".strip()

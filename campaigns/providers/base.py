@@ -28,10 +28,30 @@ BACKOFF_CAP_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
+class PushButton:
+    """An action button as the device gets it, its title and url rendered for the contact
+    (campaigns/buttons.py has the campaign's shape). The event a track_event button records is
+    not sent: the open report names the button, and Beacon records the event."""
+
+    id: str
+    title: str
+    action: str  # "open_url" or "track_event"
+    url: str = ""  # open_url only
+
+    def as_data(self) -> dict[str, str]:
+        """The button in the payloads' `buttons` (FCM, APNs, OneSignal's data)."""
+        data = {"id": self.id, "title": self.title, "action": self.action}
+        if self.url:
+            data["url"] = self.url
+        return data
+
+
+@dataclass(frozen=True)
 class PushMessage:
     """What a notification shows, and how the push service should treat it.
 
-    `data` travels in the payload too (an open-tracking token, the open-report URL, ...).
+    `data` travels in the payload too (an open-tracking token, the open-report URL, ...);
+    `buttons` are at most two action buttons, each provider sending them its own way.
     Raises ValueError for an urgency, topic or ttl the push protocol does not allow.
     """
 
@@ -44,6 +64,7 @@ class PushMessage:
     urgency: str = "normal"
     topic: str | None = None  # a newer message with the same topic replaces an undelivered one
     data: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[PushButton, ...] = ()
 
     def __post_init__(self) -> None:
         if self.urgency not in URGENCIES:
@@ -69,9 +90,12 @@ class SendOutcome:
     retry_after: float | None = None  # seconds the push service asked us to wait (RETRY only)
     error: str = ""
     status: int | None = None  # the HTTP status, when there was a response
+    answer: str = ""  # what an accepting service answered, verbatim (a test push shows it)
 
 
 class Provider(Protocol):
+    service: str  # what the admin's pages call it ("FCM", "web push", ...)
+
     def send(self, device: Device, message: PushMessage) -> SendOutcome: ...
 
     def payload_too_large(self, message: PushMessage) -> str | None:

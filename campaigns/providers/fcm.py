@@ -7,11 +7,14 @@ in the uploaded JSON). A process keeps one token per service account key, shared
 threads: one thread fetches it while the others wait, and it is reused until google-auth's
 refresh margin before it expires (REFRESH_THRESHOLD, 3 min 45 s); a 401 drops it.
 
-The message: title, body and image as the notification; the URL and `PushMessage.data` (the open
-token, the open-report URL, ...) as `data`, whose values FCM wants as strings (others are sent as
-JSON text): the app opens `data.url` on a tap and reports the open. TTL as `android.ttl` and the
-APNs expiration; urgency "high" as Android HIGH and APNs priority 10, lower ones NORMAL and 5
-(Firebase's own correspondence); the topic as `collapse_key` and `apns-collapse-id`.
+The message: title, body and image as the notification; the URL, the action buttons (`buttons`)
+and `PushMessage.data` (the open token, the open-report URL, ...) as `data`, whose values FCM
+wants as strings (others are sent as JSON text): the app opens `data.url` on a tap, shows the
+buttons, and reports the open (with the button's id when one was tapped). TTL as `android.ttl`
+and the APNs expiration; urgency "high" as Android HIGH and APNs priority 10, lower ones NORMAL
+and 5 (Firebase's own correspondence); the topic as `collapse_key` and `apns-collapse-id`. A
+message with an image or buttons is mutable on iOS (`mutable-content`), for the app's
+notification service extension to add the image or register the buttons' category.
 """
 
 from __future__ import annotations
@@ -56,10 +59,12 @@ def fcm_message(token: str, message: PushMessage, *, now: float | None = None) -
         android["collapse_key"] = message.topic
         apns_headers["apns-collapse-id"] = message.topic
     apns: dict[str, Any] = {"headers": apns_headers}
+    if message.image or message.buttons:
+        # iOS shows the image, and registers the buttons' category, in the app's notification
+        # service extension, which runs only for a mutable notification
+        apns["payload"] = {"aps": {"mutable-content": 1}}
     if message.image:
         notification["image"] = message.image
-        # iOS shows the image through the app's notification service extension
-        apns["payload"] = {"aps": {"mutable-content": 1}}
         apns["fcm_options"] = {"image": message.image}
     return {
         "token": token,
@@ -71,8 +76,11 @@ def fcm_message(token: str, message: PushMessage, *, now: float | None = None) -
 
 
 def fcm_data(message: PushMessage) -> dict[str, str]:
-    """`data` as FCM takes it, string to string; the message's data wins over `url`."""
-    fields = {"url": message.url} if message.url else {}
+    """`data` as FCM takes it, string to string; the message's data wins over `url` and
+    `buttons` (JSON text of [{"id", "title", "action", "url"?}], for the app to show)."""
+    fields: dict[str, Any] = {"url": message.url} if message.url else {}
+    if message.buttons:
+        fields["buttons"] = [button.as_data() for button in message.buttons]
     fields.update(message.data)
     return {
         str(key): value if isinstance(value, str) else orjson.dumps(value).decode()
@@ -88,6 +96,8 @@ def payload_size(message: PushMessage) -> int:
 
 class FcmProvider:
     """Sends to `device.token` (an FCM registration token). Safe to share across threads."""
+
+    service = SERVICE
 
     def __init__(self, config: FcmConfig, *, timeout: float | None = None) -> None:
         self.config = config
@@ -136,7 +146,7 @@ def response_outcome(answer: mobile_http.Answer, *, project_id: str) -> SendOutc
     """Maps FCM's answer (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode)."""
     status = answer.status
     if status == 200:
-        return SendOutcome(Outcome.SENT, status=status)
+        return SendOutcome(Outcome.SENT, status=status, answer=answer.detail())
     error = _error(answer)
     code = _fcm_error_code(error) or error.get("status", "")
     detail = f"{status} {code}: {error.get('message', '')}".strip(" :")

@@ -3,10 +3,11 @@
 `POST {ONESIGNAL_BASE_URL}/notifications` with `Authorization: Key <the app's REST API key>` and
 one subscription id in `include_subscription_ids` ("target_channel": "push"). The message:
 `headings`/`contents` in "en" (a message without a body shows its title as the content), `url`,
-the image as `big_picture` (Android), `ios_attachments` and `chrome_web_image`, `data` (the open
-token, the open-report URL, ...), `ttl`, `priority` 10 for urgency "high" and 5 below, the topic as
-`collapse_id` and, with the subscription, as the `idempotency_key`: a retry after a lost answer
-does not notify twice.
+the image as `big_picture` (Android), `ios_attachments` and `chrome_web_image`, the action
+buttons as OneSignal's `buttons` ([{"id", "text"}]) and in full in `data`, with the rest of
+`PushMessage.data` (the open token, the open-report URL, ...), `ttl`, `priority` 10 for urgency
+"high" and 5 below, the topic as `collapse_id` and, with the subscription, as the
+`idempotency_key`: a retry after a lost answer does not notify twice.
 
 OneSignal answers 200 even when it sent nothing: a subscription it does not know or that is
 unsubscribed comes back in `errors` (`invalid_player_ids`, or "All included players are not
@@ -55,13 +56,24 @@ def onesignal_notification(app_id: str, subscription_id: str, message: PushMessa
         notification["big_picture"] = message.image
         notification["ios_attachments"] = {"image": message.image}
         notification["chrome_web_image"] = message.image
-    if message.data:
-        notification["data"] = message.data
+    if message.buttons:
+        notification["buttons"] = [{"id": b.id, "text": b.title} for b in message.buttons]
+    if data := _data(message):
+        notification["data"] = data
     if message.topic:
         notification["collapse_id"] = message.topic
         key = f"{app_id}:{subscription_id}:{message.topic}"
         notification["idempotency_key"] = str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
     return notification
+
+
+def _data(message: PushMessage) -> dict:
+    """The additional data: the buttons in full (OneSignal's own `buttons` have no url or
+    action, and its SDK hands the app the tapped one's id), then `PushMessage.data`."""
+    data = {}
+    if message.buttons:
+        data["buttons"] = [button.as_data() for button in message.buttons]
+    return {**data, **message.data}
 
 
 def _texts(message: PushMessage) -> dict:
@@ -73,16 +85,20 @@ def _texts(message: PushMessage) -> dict:
 class OneSignalProvider:
     """Sends to `device.token` (a OneSignal subscription id). Safe to share across threads."""
 
+    service = SERVICE
+
     def __init__(self, config: OneSignalConfig, *, timeout: float | None = None) -> None:
         self.config = config
         self.url = settings.ONESIGNAL_BASE_URL.rstrip("/") + "/notifications"
         self.timeout = timeout or settings.PUSH_TIMEOUT_SECONDS
 
     def payload_too_large(self, message: PushMessage) -> str | None:
-        data = len(orjson.dumps(message.data))
+        data = len(orjson.dumps(_data(message)))
         if data > MAX_DATA_BYTES:
             return f"the message's data is {data} bytes of JSON; OneSignal allows {MAX_DATA_BYTES}"
         shown = {**_texts(message), "url": message.url, "image": message.image}
+        if message.buttons:
+            shown["buttons"] = [{"id": b.id, "text": b.title} for b in message.buttons]
         size = data + len(orjson.dumps(shown))
         if size > MAX_PAYLOAD_BYTES:
             return f"the message is {size} bytes of JSON; OneSignal takes {MAX_PAYLOAD_BYTES}"
@@ -121,7 +137,7 @@ def response_outcome(answer: mobile_http.Answer, *, subscription_id: str) -> Sen
         if not body.get("id"):
             error = f"OneSignal created no notification ({detail})"
             return SendOutcome(Outcome.FAILED, error=error, status=status)
-        return SendOutcome(Outcome.SENT, status=status)
+        return SendOutcome(Outcome.SENT, status=status, answer=answer.detail())
     if status in (401, 403):
         why = "OneSignal refused the REST API key: check the app's OneSignal credentials"
         return SendOutcome(Outcome.FAILED, error=f"{why} ({detail})", status=status)

@@ -25,7 +25,7 @@ from pywebpush import WebPusher, WebPushException
 from urllib3.exceptions import HTTPError
 
 from campaigns.providers import connections
-from campaigns.providers.base import Outcome, PushMessage, SendOutcome
+from campaigns.providers.base import Outcome, PushButton, PushMessage, SendOutcome
 from campaigns.vapid import VapidKeys, vapid_keys
 from contacts.push import push_endpoint_form_error, push_endpoint_host_error
 
@@ -53,7 +53,11 @@ GONE_STATUSES = (404, 410)
 
 
 def encode_payload(message: PushMessage) -> bytes:
-    """The JSON the service worker receives; keys of `message.data` come last and win."""
+    """The JSON the service worker receives; keys of `message.data` come last and win.
+
+    Buttons go as `actions`, the Notification API's own [{"action": id, "title"}] that the
+    worker passes to showNotification, each open_url button with its `url` beside (the API
+    ignores members it does not know): the worker opens it when that action is clicked."""
     fields = {
         "title": message.title,
         "body": message.body,
@@ -61,7 +65,16 @@ def encode_payload(message: PushMessage) -> bytes:
         "icon": message.icon,
         "image": message.image,
     }
+    if message.buttons:
+        fields["actions"] = [_action(button) for button in message.buttons]
     return orjson.dumps({**fields, **message.data})
+
+
+def _action(button: PushButton) -> dict[str, str]:
+    action = {"action": button.id, "title": button.title}
+    if button.url:
+        action["url"] = button.url
+    return action
 
 
 def _size_error(payload: bytes) -> str | None:
@@ -93,6 +106,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 class WebPushProvider:
     """Sends to `device.subscription` (a PushSubscription's JSON). Safe to share across threads."""
+
+    service = "web push"
 
     def __init__(self, keys: VapidKeys | None = None, *, timeout: float | None = None) -> None:
         self.keys = keys or vapid_keys()
@@ -170,7 +185,7 @@ def response_outcome(answer: connections.Answer) -> SendOutcome:
     """Maps the push service's answer (RFC 8030 section 5, and what FCM and Mozilla send)."""
     status = answer.status
     if status in SENT_STATUSES:
-        return SendOutcome(Outcome.SENT, status=status)
+        return SendOutcome(Outcome.SENT, status=status, answer=f"{status} {answer.reason}".strip())
     text = answer.body[:200].decode("utf-8", "replace")
     detail = f"{status} {answer.reason}: {text}".strip(" :")
     if 300 <= status < 400:

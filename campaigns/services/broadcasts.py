@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
-from contacts.models import Device
+from contacts.selectors import devices_reachable
 from segments.models import SegmentMembership
 
 CHUNK = 5000
@@ -55,15 +55,9 @@ def broadcast_fan_out(*, campaign_id: int, now: datetime) -> ScheduleResult:
 
 
 def _audience_with_devices(campaign: Campaign):
-    """Contacts of the audience with at least one device web push can reach (the others would
+    """Contacts of the audience with at least one device a push can reach (the others would
     only be 'no device' rows: a broadcast reports its reach, not its misses)."""
-    devices = Device.objects.filter(
-        app_id=campaign.app_id,
-        platform=Device.Platform.WEB,
-        push_permission_granted=True,
-        invalidated_at__isnull=True,
-        subscription__isnull=False,
-    )
+    devices = devices_reachable(app_id=campaign.app_id)
     if campaign.audience_segment_id is not None:
         members = SegmentMembership.objects.filter(segment_id=campaign.audience_segment_id)
         devices = devices.filter(contact_id__in=members.values("contact_id"))

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from campaigns.buttons import buttons_errors, buttons_event_names
 from campaigns.models import Campaign, Delivery, TriggeringEventType
 from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
 from campaigns.signals import campaign_activated
@@ -28,6 +29,7 @@ EDITABLE_FIELDS = {
     "url",
     "icon",
     "image",
+    "buttons",
     "ttl_seconds",
     "urgency",
     "audience_segment_id",
@@ -142,6 +144,8 @@ def campaign_validate(*, campaign: Campaign) -> None:
     if not (campaign.title or "").strip():
         errors["title"] = ["is required"]
     errors.update(template_errors(**{f: getattr(campaign, f) for f in TEMPLATE_FIELDS}))
+    if button_reasons := buttons_errors(campaign.buttons):
+        errors["buttons"] = button_reasons
     if not 0 <= (campaign.ttl_seconds or 0) <= MAX_TTL_SECONDS:
         errors["ttl_seconds"] = [f"must be between 0 and {MAX_TTL_SECONDS} (4 weeks)"]
     if campaign.urgency not in Campaign.Urgency.values:
@@ -208,8 +212,10 @@ def _rule_errors(campaign: Campaign) -> dict[str, list[str]]:
 
 def _register_event_types(campaign: Campaign) -> None:
     """A campaign may name an event no client has sent yet: register it, so that ingest can mark
-    the first one."""
-    for name in {campaign.trigger_event, campaign.cancel_event} - {""}:
+    the first one (and segments and other campaigns can name a button's event before its first
+    click)."""
+    names = {campaign.trigger_event, campaign.cancel_event, *buttons_event_names(campaign.buttons)}
+    for name in names - {""}:
         EventType.objects.get_or_create(
             app=campaign.app,
             name=name,

@@ -1,6 +1,7 @@
-"""Setting an app's credentials for the mobile push services (campaigns/credentials.py keeps
-them encrypted). Each call replaces what the app had for that service; a secret left out (None)
-keeps the stored one. Refusals are ValidationErrors keyed by argument name."""
+"""Setting and deleting an app's credentials for the mobile push services (campaigns/credentials.py
+keeps them encrypted). Each set replaces what the app had for that service; a secret left out
+(None) keeps the stored one. Refusals are ValidationErrors keyed by argument name, except the one
+of production without PUSH_CREDENTIALS_KEYS (NO_KEY), which no argument can fix."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from campaigns.credentials import (
     secret_fingerprint,
     service_account_parse,
 )
-from campaigns.models import ApnsCredentials, FcmCredentials, OneSignalCredentials
+from campaigns.models import (
+    ApnsCredentials,
+    FcmCredentials,
+    OneSignalCredentials,
+    PushCredentials,
+)
 from contacts.models import App
 
 
@@ -71,6 +77,13 @@ def onesignal_credentials_set(
     elif not OneSignalCredentials.objects.filter(app=app).exists():
         raise ValidationError({"api_key": ["Enter the REST API key."]})
     return _store(OneSignalCredentials, app, values)
+
+
+def push_credentials_delete(*, credentials: PushCredentials) -> None:
+    """Remove an app's credentials for one push service: nothing is sent through it any more (by
+    this process at once, by the others within CACHE_SECONDS)."""
+    credentials.delete()
+    transaction.on_commit(credentials_cache_clear)
 
 
 def _field(name: str, check, value):

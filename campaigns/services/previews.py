@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.buttons import button_templates, buttons_rendered
 from campaigns.models import Campaign
 from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
 from campaigns.services.templates import templates_render
@@ -18,13 +19,22 @@ from contacts.models import Contact
 
 def campaign_preview(
     *, campaign: Campaign, contact: Contact | None, event_params: dict | None
-) -> dict[str, str]:
+) -> dict:
+    """The message as the contact would get it: title, body, url, icon, image, and buttons
+    (each {"id", "title", "action", "url"?}, as the mobile payloads carry them)."""
+    message = {"title": campaign.title, "body": campaign.body, "url": campaign.url}
     text = templates_render(
-        {"title": campaign.title, "body": campaign.body, "url": campaign.url},
+        {**message, **button_templates(campaign.buttons)},
         contact=contact,
         event_params=event_params,
     )
-    return {**text, "icon": campaign.icon, "image": campaign.image}
+    buttons = [button.as_data() for button in buttons_rendered(campaign.buttons, text)]
+    return {
+        **{field: text[field] for field in message},
+        "icon": campaign.icon,
+        "image": campaign.image,
+        "buttons": buttons,
+    }
 
 
 def campaign_send_test(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from campaigns.models import Campaign, Delivery
-from contacts.models import Device
+from contacts.selectors import devices_reachable
 
 ACTIVE_STATUSES = (Delivery.Status.SCHEDULED, Delivery.Status.SENDING, Delivery.Status.SENT)
 
@@ -57,15 +57,9 @@ def deliveries_schedule(
 
 
 def reachable_devices(app_id: int, contact_ids) -> dict[int, list[int]]:
-    """contact id -> ids of its devices that web push can reach now."""
-    devices = Device.objects.filter(
-        app_id=app_id,
-        contact_id__in=list(contact_ids),
-        platform=Device.Platform.WEB,
-        push_permission_granted=True,
-        invalidated_at__isnull=True,
-        subscription__isnull=False,
-    ).order_by("pk")
+    """contact id -> ids of its devices that a push can reach now (browsers and mobile apps)."""
+    devices = devices_reachable(app_id=app_id).filter(contact_id__in=list(contact_ids))
+    devices = devices.order_by("pk")
     by_contact: dict[int, list[int]] = defaultdict(list)
     for device_id, contact_id in devices.values_list("pk", "contact_id"):
         by_contact[contact_id].append(device_id)

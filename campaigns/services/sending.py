@@ -39,8 +39,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from campaigns.buttons import button_templates, buttons_rendered
 from campaigns.models import Campaign, Delivery, PushedMark, PushPolicy
-from campaigns.providers import provider_for
+from campaigns.providers import device_providers
 from campaigns.providers.base import (
     MAX_ATTEMPTS,
     Outcome,
@@ -79,8 +80,8 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
     passed = [row for row in rows if _passes_rules(row, own, now, report, facts)]
     messages, results = _messages(passed)
     to_send = [row for row in passed if row.pk in messages]
-    # Providers are made here, once, not by the send threads racing to make the first one.
-    providers = {row.device.platform: provider_for(row.device.platform) for row in to_send}
+    # Providers are found here, once, not by the send threads racing to make the first one.
+    providers = device_providers(row.device for row in to_send)
     for answered in _answers(to_send, messages, providers):
         _mark_pushed(own, answered, now)
         results += answered
@@ -190,10 +191,7 @@ def _answers(
 
 
 def _push(row: Delivery, message: PushMessage, providers: dict) -> SendOutcome:
-    provider = providers[row.device.platform]
-    if provider is None:
-        return SendOutcome(Outcome.FAILED, error=f"no provider for {row.device.platform} devices")
-    return provider.send(row.device, message)
+    return providers[row.device_id].send(row.device, message)
 
 
 # 2. Send-time rules ---------------------------------------------------------------------------
@@ -296,7 +294,12 @@ def _messages(rows: list[Delivery]) -> tuple[dict[int, PushMessage], list]:
 def _message(row: Delivery) -> PushMessage:
     campaign = row.campaign
     text = templates_render(
-        {"title": campaign.title, "body": campaign.body, "url": campaign.url},
+        {
+            "title": campaign.title,
+            "body": campaign.body,
+            "url": campaign.url,
+            **button_templates(campaign.buttons),
+        },
         contact=row.contact,
         event_params=row.event_params,
     )
@@ -306,6 +309,7 @@ def _message(row: Delivery) -> PushMessage:
         url=text["url"],
         icon=campaign.icon,
         image=campaign.image,
+        buttons=buttons_rendered(campaign.buttons, text),
         ttl=campaign.ttl_seconds,
         urgency=campaign.urgency,
         # One topic per delivery: a retry after a lost answer replaces the undelivered first

@@ -19,6 +19,8 @@ class ContactDeviceSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "platform",
+            "push_provider",
+            "installation_id",
             "token_prefix",
             "push_permission_granted",
             "last_seen_at",

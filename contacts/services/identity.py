@@ -4,7 +4,7 @@ Identity is decided in this order (see docs/architecture.md):
 1. `app_user_id` (the external id); an event that also carries an `anonymous_id` identifies that
    anonymous contact, or merges it into the identified one;
 2. an event parameter matched by an identifier rule (ContactId, Email, ... or an admin's rule);
-3. the contact that owns the `device_token`;
+3. the contact that owns the `device_token` (or, for a rotated token, its `installation_id`);
 4. the `anonymous_id`;
 5. else a new anonymous contact with a generated anonymous id.
 
@@ -34,7 +34,7 @@ def normalize_email(value: str) -> str:
 class IdentityResolver:
     def __init__(self, app: App, *, device_owner):
         self.app = app
-        self._device_owner = device_owner  # token -> Contact | None
+        self._device_owner = device_owner  # (token, installation id=None) -> Contact | None
         self._index: dict[tuple, Contact] = {}
         self._pending: list[Contact] = []
         self._merged_into: dict[int, Contact] = {}
@@ -121,7 +121,9 @@ class IdentityResolver:
             return self._by_app_user_id(item)
         if (match := self._rule_match(item.params)) and (contact := self._by_rule(*match)):
             return contact
-        if item.device_token and (owner := self._device_owner(item.device_token)):
+        if item.device_token and (
+            owner := self._device_owner(item.device_token, item.installation_id)
+        ):
             return self.canonical(owner)
         if item.anonymous_id:
             found = self._find("anonymous_id", item.anonymous_id)

@@ -35,7 +35,8 @@ MARKETER_PERMISSIONS = [
 ]
 
 # Also the app's set-up: apps, API keys, mapping rules, the segmentation allowlist and attribute
-# types, the push policy, the VAPID keys (shared by all apps); and deleting what marketers build.
+# types, the push policy, the VAPID keys (shared by all apps), the mobile push services'
+# credentials; and deleting what marketers build.
 ADMIN_PERMISSIONS = [
     *MARKETER_PERMISSIONS,
     "contacts.view_app",
@@ -57,6 +58,11 @@ ADMIN_PERMISSIONS = [
     "campaigns.change_pushpolicy",
     "campaigns.view_vapidkeypair",
     "campaigns.change_vapidkeypair",  # rotating it: the admin changes nothing else
+    *(
+        f"campaigns.{action}_{model}credentials"
+        for model in ("fcm", "apns", "onesignal")
+        for action in ("view", "add", "change", "delete")
+    ),
 ]
 
 ROLES: dict[str, list[str]] = {MARKETER: MARKETER_PERMISSIONS, ADMIN: ADMIN_PERMISSIONS}

@@ -354,11 +354,15 @@ class _Batch:
     def _resolve_contacts(self, items, results) -> None:
         if self.forced_contact is None:
             self.devices.prefetch(
-                [i.device_token for i in items.values()] + self._mapped_tokens(items.values())
+                [i.device_token for i in items.values()] + self._mapped_tokens(items.values()),
+                [i.installation_id for i in items.values() if i.device_token],
             )
             self.resolver.prefetch(items.values())
         else:
-            self.devices.prefetch(i.device_token for i in items.values())
+            self.devices.prefetch(
+                [i.device_token for i in items.values()],
+                [i.installation_id for i in items.values() if i.device_token],
+            )
         for contact in [*self.resolver.loaded, *self.devices.owners()]:
             self.stored_contacts[id(contact)] = _contact_columns(contact)
         for index, item in items.items():
@@ -418,6 +422,8 @@ class _Batch:
             language=item.language,
             country=item.country,
             seen_at=item.occurred_at,
+            push_provider=item.push_provider,
+            installation_id=item.installation_id,
         )
         for change in changes:
             name = catalog.OPT_IN if change.kind == "opt_in" else catalog.OPT_OUT

@@ -1,6 +1,7 @@
 """The campaign editor in a real browser: a marketer creates an event-triggered campaign with a
-delay, a trigger filter and a keyed cancel event, watches the live preview render for a contact
-and a sample event, saves and activates it; then the campaign page shows its deliveries."""
+delay, a trigger filter, a keyed cancel event and two buttons, watches the live preview render
+for a contact and a sample event, saves and activates it; then the campaign page shows its
+deliveries."""
 
 from __future__ import annotations
 
@@ -52,6 +53,17 @@ def create_campaign(page, live_server) -> None:
     page.check("#id_recheck_audience")
     page.fill("#id_title", "Thanks {{ contact.first_name }}!")
     page.fill("#id_body", "Your order {{ event.order_id }} of {{ event.amount }} € is on its way.")
+    rows = page.locator(".button-row")
+    rows.nth(0).locator("[name=buttons-id]").fill("track")
+    rows.nth(0).locator("[name=buttons-title]").fill("Track {{ event.order_id }}")
+    rows.nth(0).locator("[name=buttons-target]").fill("https://shop.example/t/{{ event.order_id }}")
+    rows.nth(1).locator("[name=buttons-id]").fill("later")
+    rows.nth(1).locator("[name=buttons-title]").fill("Remind me")
+    rows.nth(1).locator("[name=buttons-action]").select_option("track_event")
+    # the last input now takes an event name, offered from the app's events
+    target = rows.nth(1).locator("[name=buttons-target]")
+    assert target.get_attribute("list") == "app-event-types"
+    target.fill("remind_later")
 
 
 def watch_the_preview(page, console_errors) -> None:
@@ -69,6 +81,11 @@ def watch_the_preview(page, console_errors) -> None:
     page.wait_for_selector("#preview-body:has-text('A-17')")
     body = page.locator("#preview-body").inner_text()
     assert body == "Your order A-17 of 80 € is on its way."
+    page.wait_for_selector("#preview-buttons .push-button:text-is('Track A-17')")
+    assert page.locator("#preview-buttons .push-button").all_inner_texts() == [
+        "Track A-17",
+        "Remind me",
+    ]
     assert page.locator("#preview-status").inner_text() == "Rendered for ann."
 
 
@@ -93,6 +110,13 @@ def test_a_marketer_creates_and_activates_an_event_triggered_campaign(
     assert (campaign.cancel_event, campaign.cancel_match_param) == ("order_cancelled", "order_id")
     assert campaign.recheck_audience is True
     assert campaign.title == "Thanks {{ contact.first_name }}!"
+    assert [button["id"] for button in campaign.buttons] == ["track", "later"]
+    assert campaign.buttons[1] == {
+        "id": "later",
+        "title": "Remind me",
+        "action": "track_event",
+        "event": "remind_later",
+    }
 
     # Deliveries come: one sent and opened, one waiting for its delay, one without a device.
     subscribe(shop, "bob")

@@ -19,6 +19,19 @@ from cryptography.x509.oid import NameOID
 
 from campaigns.providers import connections
 from campaigns.vapid import VapidKeys, vapid_keys_cache_clear
+from tests.campaigns.credential_fixtures import (  # noqa: F401 (fixtures)
+    account,
+    apple_key,
+    encryption_key,
+    fresh_credentials_cache,
+)
+from tests.campaigns.mobile_fixtures import (  # noqa: F401 (fixtures)
+    apns,
+    fcm,
+    fresh_providers,
+    mobile_app,
+    onesignal,
+)
 from tests.campaigns.push_service import LocalPushService, b64encode
 
 

@@ -4,7 +4,8 @@ An HTTP server on 127.0.0.1 (an ephemeral port) that, like api.onesignal.com,
 1. at POST /notifications wants `Authorization: Key <the REST API key of the body's app_id>`
    (403 otherwise) and a notification it can send (400 {"errors": [...]}): a known app_id,
    "target_channel": "push", `include_subscription_ids` of UUIDs, `contents` with "en",
-   an integer `ttl` and `priority`, `data` an object, `idempotency_key` a UUID;
+   an integer `ttl` and `priority`, `data` an object, `buttons` a list of {"id", "text"},
+   `idempotency_key` a UUID;
 2. answers as told per subscription (`answer(id, "invalid")`: 200 with the id in
    `errors.invalid_player_ids`; "unsubscribed": 200, no notification id and "All included players
    are not subscribed"; or any status, with Retry-After), else 200 {"id": ...};
@@ -158,12 +159,23 @@ class LocalOneSignalService:
             (isinstance(notification.get("ttl", 0), int), "ttl must be an integer"),
             (isinstance(notification.get("priority", 5), int), "priority must be an integer"),
             (isinstance(notification.get("data", {}), dict), "data must be an object"),
+            (_buttons(notification.get("buttons", [])), "buttons must be [{id, text}]"),
             (_uuids([notification.get("idempotency_key") or str(uuid.uuid4())]), "bad key"),
         ]
         for valid, error in checks:
             if not valid:
                 raise _Refused(400, error)
         return notification
+
+
+def _buttons(buttons) -> bool:
+    """OneSignal's action buttons: each an id and a text (and an optional icon)."""
+    return isinstance(buttons, list) and all(
+        isinstance(b, dict)
+        and set(b) <= {"id", "text", "icon"}
+        and all(isinstance(b.get(key), str) and b[key] for key in ("id", "text"))
+        for b in buttons
+    )
 
 
 def _uuids(values: list) -> bool:

@@ -12,7 +12,6 @@ import pytest
 
 from campaigns.credentials import ApnsConfig
 from campaigns.providers import apns as apns_module
-from campaigns.providers import mobile_http
 from campaigns.providers.apns import JWT_REUSE_SECONDS, ApnsProvider, apns_payload
 from campaigns.providers.base import Outcome, PushMessage
 from contacts.models import Device
@@ -35,18 +34,6 @@ def fresh_provider_tokens():
     apns_module._provider_tokens.clear()
     yield
     apns_module._provider_tokens.clear()
-
-
-@pytest.fixture
-def apns(settings, monkeypatch):
-    """A running LocalApnsService that both APNS_BASE_URL and APNS_SANDBOX_BASE_URL point at,
-    its certificate trusted by the providers' clients."""
-    with LocalApnsService() as service:
-        settings.APNS_BASE_URL = settings.APNS_SANDBOX_BASE_URL = service.url
-        monkeypatch.setattr(mobile_http, "_tls_context", service.client_tls_context)
-        mobile_http.forget()
-        yield service
-    mobile_http.forget()
 
 
 @pytest.fixture

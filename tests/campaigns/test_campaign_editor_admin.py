@@ -211,6 +211,81 @@ def test_changing_the_kind_on_a_saved_campaign_goes_through_the_update_service(m
     assert (campaign.kind, campaign.trigger_event, campaign.delay_seconds) == ("broadcast", "", 0)
 
 
+def button_rows(*rows: tuple[str, str, str, str]) -> dict:
+    """The editor's two button rows (id, title, action, URL or event), blank ones filling in."""
+    rows = [*rows, *[("", "", "open_url", "")] * (2 - len(rows))]
+    return {
+        f"buttons-{part}": [row[index] for row in rows]
+        for index, part in enumerate(("id", "title", "action", "target"))
+    }
+
+
+def test_button_rows_are_saved_as_buttons(marketer, app):
+    rows = button_rows(
+        (
+            "",
+            "Track {{ event.order_id }}",
+            "open_url",
+            "https://shop.example/o/{{ event.order_id }}",
+        ),
+        ("later", "Remind me", "track_event", "remind_later"),
+    )
+    response = marketer.post(ADD, form(**rows))
+    assert response.status_code == 302, errors_of(response)
+    assert Campaign.objects.get().buttons == [
+        {
+            "id": "button1",  # a row without an id takes its place's
+            "title": "Track {{ event.order_id }}",
+            "action": "open_url",
+            "url": "https://shop.example/o/{{ event.order_id }}",
+        },
+        {"id": "later", "title": "Remind me", "action": "track_event", "event": "remind_later"},
+    ]
+
+
+def test_a_blank_button_row_is_no_button(marketer):
+    response = marketer.post(ADD, form(**button_rows()))
+    assert response.status_code == 302, errors_of(response)
+    assert Campaign.objects.get().buttons == []
+
+
+def test_the_services_button_errors_are_shown_next_to_the_buttons(marketer):
+    rows = button_rows(
+        ("shop", "Shop", "open_url", "shop.example"),
+        ("shop", "{{ contact.name", "track_event", "@OPT_IN"),
+    )
+    errors = errors_of(marketer.post(ADD, form(**rows)))
+    assert (
+        errors["buttons"][0]
+        == "button 1: url must be an http(s) URL, e.g. https://shop.example/sale"
+    )
+    assert any(
+        e.startswith("button 2: title is not a valid Liquid template") for e in errors["buttons"]
+    )
+    assert (
+        "button 2: event names starting with @ are reserved for built-in events"
+        in errors["buttons"]
+    )
+    assert "button 2: id 'shop' is button 1's too" in errors["buttons"]
+    assert not Campaign.objects.exists()
+
+
+def test_reopening_a_campaign_shows_its_button_rows(marketer, app):
+    campaign = campaign_create(
+        app=app,
+        name="Cart",
+        kind="event",
+        title="Back?",
+        trigger_event="cart_updated",
+        buttons=[{"id": "later", "title": "Later", "action": "track_event", "event": "snooze"}],
+    )
+    html = marketer.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    assert 'name="buttons-id" value="later"' in html
+    assert 'name="buttons-target" value="snooze"' in html
+    assert '<option value="track_event" selected>Track an event</option>' in html
+    assert html.count('class="button-row"') == 2  # its button and a blank row
+
+
 def test_the_rules_section_shows_the_apps_daily_cap(role_client, app):
     push_policy_update(app=app, daily_cap=3)
     marketer = role_client("Marketer", app)
@@ -347,10 +422,38 @@ def test_the_preview_renders_for_a_contact_and_a_sample_event(marketer, app, ann
         "url": "",
         "icon": "https://shop.example/icon.png",
         "image": "",
+        "buttons": [],
     }
     assert data["contact"] == "ann"
     assert [sample["id"] for sample in data["samples"]] == [event.pk]
     assert "amount=80" in data["samples"][0]["label"]
+
+
+def test_the_preview_renders_the_buttons_for_the_contact(marketer, app, ann):
+    rows = button_rows(
+        ("shop", "Hi {{ contact.first_name }}", "open_url", "https://s.example/{{ contact.id }}"),
+        ("later", "Later", "track_event", "remind_later"),
+    )
+    response = preview(marketer, app, preview_contact="ann", **rows)
+    assert response.status_code == 200, response.content
+    assert response.json()["preview"]["buttons"] == [
+        {
+            "id": "shop",
+            "title": "Hi Ann",
+            "action": "open_url",
+            "url": f"https://s.example/{ann.pk}",
+        },
+        {"id": "later", "title": "Later", "action": "track_event"},
+    ]
+
+
+def test_bad_liquid_in_a_button_is_a_400_on_the_buttons(marketer, app):
+    rows = button_rows(("shop", "Hi", "open_url", "https://s.example/{% if %}"))
+    response = preview(marketer, app, **rows)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "buttons": ["button 1 url is not a valid Liquid template: missing expression"]
+    }
 
 
 def test_sample_events_are_the_contacts_own_else_anyones(marketer, app, ann):

@@ -204,12 +204,23 @@ def test_opened_reports_need_a_known_token(client, db):
 
 
 def test_push_policy(admin_client):
-    assert admin_client.get("/api/v1/push/policy").json() == {"daily_cap": None}
-    assert admin_client.put("/api/v1/push/policy", {"daily_cap": 3}, format="json").json() == {
-        "daily_cap": 3
+    policy = "/api/v1/push/policy"
+    assert admin_client.get(policy).json() == {"daily_cap": None, "ios_provider": "fcm"}
+    assert admin_client.put(policy, {"daily_cap": 3}, format="json").json() == {
+        "daily_cap": 3,
+        "ios_provider": "fcm",
     }
-    assert admin_client.get("/api/v1/push/policy").json() == {"daily_cap": 3}
-    assert errors(admin_client.put("/api/v1/push/policy", {"daily_cap": -1}, format="json"))
+    changed = admin_client.put(policy, {"daily_cap": 3, "ios_provider": "apns"}, format="json")
+    assert changed.json() == {"daily_cap": 3, "ios_provider": "apns"}
+    # left out: kept
+    assert admin_client.put(policy, {"daily_cap": None}, format="json").json() == {
+        "daily_cap": None,
+        "ios_provider": "apns",
+    }
+    assert errors(admin_client.put(policy, {"daily_cap": -1}, format="json"))
+    assert "ios_provider" in errors(
+        admin_client.put(policy, {"ios_provider": "sns"}, format="json")
+    )
 
 
 def test_an_app_never_sees_another_apps_campaigns(admin_client, other_admin_client):

@@ -47,7 +47,7 @@ def test_a_gone_subscription_is_reported_and_invalidates_its_device(ann, push_se
     result = contact_push_test(contact=ann, title="Hello")
     assert result.sent == 1
     [failure] = result.failures
-    assert failure.startswith(f"device {gone.pk}:") and "gone" in failure
+    assert failure.startswith(f"device {gone.pk} (web push): ") and "gone" in failure
     gone.refresh_from_db()
     kept.refresh_from_db()
     assert gone.invalidated_at is not None and not gone.push_permission_granted
@@ -82,12 +82,15 @@ def test_a_blank_title_or_an_oversized_message_is_refused_before_sending(
 def test_a_marketer_sends_a_test_push_and_reads_the_outcome(role_client, app, ann, push_service):
     marketer = role_client("Marketer", app)
     page = marketer.get(page_url(ann)).content.decode()
-    assert "reachable web push devices (2)" in page
+    assert "reachable push devices (browsers and mobile apps) (2)" in page
     response = marketer.post(
         page_url(ann, "test-push/"), {"title": "Hello", "body": "From the page"}, follow=True
     )
     assert response.redirect_chain == [(page_url(ann) + "#test-push", 302)]
-    assert messages_of(response) == ["Test push sent to 2 devices."]
+    devices = Device.objects.filter(contact=ann, push_permission_granted=True).order_by("pk")
+    assert messages_of(response) == [
+        f"Test push sent to device {device.pk} (web push): 201 Created" for device in devices
+    ]
     assert len(push_service.wait_for(2)) == 2
 
 
@@ -97,8 +100,8 @@ def test_a_failed_device_is_named_in_an_error_message(role_client, app, ann, pus
     marketer = role_client("Marketer", app)
     response = marketer.post(page_url(ann, "test-push/"), {"title": "Hello"}, follow=True)
     sent, failed = messages_of(response)
-    assert sent == "Test push sent to 1 device."
-    assert failed.startswith(f"Test push not delivered to device {gone.pk}:")
+    assert sent.startswith("Test push sent to device ") and sent.endswith("(web push): 201 Created")
+    assert failed.startswith(f"Test push not delivered to device {gone.pk} (web push): ")
 
 
 def test_no_reachable_device_and_a_missing_title_are_shown_on_the_form(role_client, app):

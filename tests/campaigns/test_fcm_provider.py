@@ -42,14 +42,6 @@ def fresh_access_tokens():
 
 
 @pytest.fixture
-def fcm(settings):
-    """A running LocalFcmService that FCM_BASE_URL and FCM_TOKEN_URL point at."""
-    with LocalFcmService() as service:
-        settings.FCM_BASE_URL, settings.FCM_TOKEN_URL = service.url, service.token_url
-        yield service
-
-
-@pytest.fixture
 def account(fcm) -> dict:
     return fcm.service_account()
 

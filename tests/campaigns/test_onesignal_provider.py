@@ -10,7 +10,6 @@ from campaigns.credentials import OneSignalConfig
 from campaigns.providers.base import Outcome, PushMessage
 from campaigns.providers.onesignal import OneSignalProvider
 from contacts.models import Device
-from tests.campaigns.onesignal_service import LocalOneSignalService
 
 MESSAGE = PushMessage(
     title="Your order shipped",
@@ -22,14 +21,6 @@ MESSAGE = PushMessage(
     topic="d42",
     data={"open_token": "tok-123", "open_url": "https://beacon.example/o", "campaign_id": 7},
 )
-
-
-@pytest.fixture
-def onesignal(settings):
-    """A running LocalOneSignalService that ONESIGNAL_BASE_URL points at."""
-    with LocalOneSignalService() as service:
-        settings.ONESIGNAL_BASE_URL = service.url
-        yield service
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from campaigns.credentials import (
     CredentialsUnreadable,
     apns_config,
-    credentials_cache_clear,
     fcm_config,
     onesignal_config,
 )
@@ -26,47 +25,13 @@ from campaigns.services.credentials import (
     fcm_credentials_set,
     onesignal_credentials_set,
 )
-from tests.campaigns.apns_service import make_signing_key
-from tests.campaigns.fcm_service import make_service_account
+from tests.campaigns.credential_fixtures import ONESIGNAL_API_KEY, ONESIGNAL_APP_ID, apns_fields
 
-ONESIGNAL_APP_ID = "5eb5a37e-b458-11e3-ac11-000c2940e62c"
-API_KEY = "os_v2_app_secretsecretsecret"
-
-
-@pytest.fixture(autouse=True)
-def fresh_credentials_cache():
-    credentials_cache_clear()
-    yield
-    credentials_cache_clear()
-
-
-@pytest.fixture
-def encryption_key(settings) -> str:
-    key = Fernet.generate_key().decode()
-    settings.PUSH_CREDENTIALS_KEYS = [key]
-    return key
-
-
-@pytest.fixture
-def account() -> dict:
-    return make_service_account("shop-app-1234")[0]
-
-
-@pytest.fixture
-def apple_key() -> dict:
-    return make_signing_key("com.example.shop")[0]
+pytestmark = pytest.mark.usefixtures("fresh_credentials_cache")
 
 
 def set_apns(app, key: dict, **changes) -> ApnsCredentials:
-    values = {
-        "key_id": key["key_id"],
-        "team_id": key["team_id"],
-        "bundle_id": key["bundle_id"],
-        "environment": "production",
-        "private_key": key["private_key"],
-        **changes,
-    }
-    return apns_credentials_set(app=app, **values)
+    return apns_credentials_set(app=app, **apns_fields(key, **changes))
 
 
 # Services and reads ------------------------------------------------------------------------------
@@ -115,12 +80,14 @@ def test_apns_settings_change_without_uploading_the_key_again(app, apple_key, en
 
 
 def test_onesignal_credentials_are_stored_and_read_back(app, encryption_key):
-    stored = onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
+    stored = onesignal_credentials_set(
+        app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY
+    )
 
-    assert API_KEY not in stored.encrypted_secret
+    assert ONESIGNAL_API_KEY not in stored.encrypted_secret
     assert onesignal_config(app.pk).app_id == ONESIGNAL_APP_ID
-    assert onesignal_config(app.pk).api_key == API_KEY
-    assert API_KEY not in repr(onesignal_config(app.pk))
+    assert onesignal_config(app.pk).api_key == ONESIGNAL_API_KEY
+    assert ONESIGNAL_API_KEY not in repr(onesignal_config(app.pk))
 
 
 def test_an_app_without_credentials_has_no_configuration(app, other_app, account, encryption_key):
@@ -132,8 +99,8 @@ def test_an_app_without_credentials_has_no_configuration(app, other_app, account
 def test_a_change_is_read_at_once_by_the_process_that_made_it(
     app, encryption_key, django_capture_on_commit_callbacks
 ):
-    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
-    assert onesignal_config(app.pk).api_key == API_KEY  # now cached
+    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY)
+    assert onesignal_config(app.pk).api_key == ONESIGNAL_API_KEY  # now cached
 
     with django_capture_on_commit_callbacks(execute=True):
         onesignal_credentials_set(
@@ -209,21 +176,21 @@ def test_production_without_an_encryption_key_refuses_to_store_secrets(app, acco
 def test_development_without_a_key_encrypts_with_one_derived_from_secret_key(app, settings):
     settings.DEBUG, settings.PUSH_CREDENTIALS_KEYS = True, []
 
-    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
+    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY)
 
-    assert API_KEY not in OneSignalCredentials.objects.get().encrypted_secret
-    assert onesignal_config(app.pk).api_key == API_KEY
+    assert ONESIGNAL_API_KEY not in OneSignalCredentials.objects.get().encrypted_secret
+    assert onesignal_config(app.pk).api_key == ONESIGNAL_API_KEY
 
 
 def test_a_new_key_first_still_reads_what_the_old_one_wrote(app, settings, encryption_key):
-    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
+    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY)
     settings.PUSH_CREDENTIALS_KEYS = [Fernet.generate_key().decode(), encryption_key]
 
-    assert onesignal_config(app.pk).api_key == API_KEY
+    assert onesignal_config(app.pk).api_key == ONESIGNAL_API_KEY
 
 
 def test_credentials_no_key_decrypts_are_reported_unreadable(app, settings, encryption_key):
-    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
+    onesignal_credentials_set(app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY)
     settings.PUSH_CREDENTIALS_KEYS = [Fernet.generate_key().decode()]
 
     with pytest.raises(CredentialsUnreadable, match="set them again"):
@@ -332,20 +299,20 @@ def test_apns_identifiers_are_checked_on_the_form(staff_client, app, apple_key, 
 
 
 def test_the_onesignal_key_is_never_sent_back(staff_client, app, encryption_key):
-    data = {"app": app.pk, "onesignal_app_id": ONESIGNAL_APP_ID, "api_key": API_KEY}
+    data = {"app": app.pk, "onesignal_app_id": ONESIGNAL_APP_ID, "api_key": ONESIGNAL_API_KEY}
 
     staff_client.post(ONESIGNAL_ADD, data)
 
     stored = OneSignalCredentials.objects.get(app=app)
     page = staff_client.get(f"/admin/campaigns/onesignalcredentials/{stored.pk}/change/").text
-    assert API_KEY not in page and stored.secret_fingerprint in page
+    assert ONESIGNAL_API_KEY not in page and stored.secret_fingerprint in page
     listing = staff_client.get("/admin/campaigns/onesignalcredentials/").text
-    assert API_KEY not in listing and stored.secret_fingerprint in listing
+    assert ONESIGNAL_API_KEY not in listing and stored.secret_fingerprint in listing
 
 
 def test_production_without_a_key_shows_why_nothing_was_stored(staff_client, app, settings):
     settings.DEBUG, settings.PUSH_CREDENTIALS_KEYS = False, []
-    data = {"app": app.pk, "onesignal_app_id": ONESIGNAL_APP_ID, "api_key": API_KEY}
+    data = {"app": app.pk, "onesignal_app_id": ONESIGNAL_APP_ID, "api_key": ONESIGNAL_API_KEY}
 
     response = staff_client.post(ONESIGNAL_ADD, data, follow=True)
 
@@ -364,7 +331,9 @@ def test_a_marketer_neither_sees_nor_sets_credentials(role_client, app):
 def test_an_admin_sees_only_the_credentials_of_their_apps(
     role_client, app, other_app, encryption_key
 ):
-    onesignal_credentials_set(app=other_app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=API_KEY)
+    onesignal_credentials_set(
+        app=other_app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY
+    )
     browser = role_client("Admin", app)
     grant(browser, "onesignalcredentials")
 
@@ -374,3 +343,21 @@ def test_an_admin_sees_only_the_credentials_of_their_apps(
     stored = OneSignalCredentials.objects.get()
     change = browser.get(f"/admin/campaigns/onesignalcredentials/{stored.pk}/change/")
     assert change.status_code == 302  # "doesn't exist", back to the index
+
+
+def test_deleting_in_the_admin_is_seen_at_once_by_the_process_that_did_it(
+    staff_client, app, encryption_key, django_capture_on_commit_callbacks
+):
+    stored = onesignal_credentials_set(
+        app=app, onesignal_app_id=ONESIGNAL_APP_ID, api_key=ONESIGNAL_API_KEY
+    )
+    assert onesignal_config(app.pk) is not None  # now cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            f"/admin/campaigns/onesignalcredentials/{stored.pk}/delete/", {"post": "yes"}
+        )
+
+    assert response.status_code == 302
+    assert not OneSignalCredentials.objects.exists()
+    assert onesignal_config(app.pk) is None

@@ -80,7 +80,7 @@ def test_keys_in_the_settings_win_over_the_stored_pair(ingest_client, request):
         given.private_key,
     )
     assert served_key(ingest_client) == given.public_key != stored.public_key
-    assert provider_for(Device.Platform.WEB).keys.public_key == given.public_key
+    assert provider_for(0, Device.PushProvider.WEBPUSH).keys.public_key == given.public_key
 
 
 def test_setup_stores_no_pair_when_the_settings_give_one(db, environment_vapid_keys):
@@ -159,7 +159,7 @@ def test_a_rotation_changes_the_key_served_and_signed_with_at_once(
     ingest_client, push_service, django_capture_on_commit_callbacks
 ):
     old = served_key(ingest_client)
-    assert provider_for(Device.Platform.WEB).keys.public_key == old
+    assert provider_for(0, Device.PushProvider.WEBPUSH).keys.public_key == old
 
     with django_capture_on_commit_callbacks(execute=True):
         rotated = vapid_keys_rotate()
@@ -167,7 +167,7 @@ def test_a_rotation_changes_the_key_served_and_signed_with_at_once(
     assert served_key(ingest_client) == rotated.public_key != old
     subscription = push_service.subscription()
     device = Device(platform="web", token=subscription["endpoint"], subscription=subscription)
-    outcome = provider_for(Device.Platform.WEB).send(device, PushMessage(title="Hi"))
+    outcome = provider_for(0, Device.PushProvider.WEBPUSH).send(device, PushMessage(title="Hi"))
     assert outcome.kind == Outcome.SENT, outcome.error
     [received] = push_service.received(subscription)
     assert received.error == ""  # the service checked the signature against the new key

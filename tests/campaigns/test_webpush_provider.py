@@ -19,7 +19,7 @@ import pytest
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
-from campaigns.providers import connections, provider_for
+from campaigns.providers import connections
 from campaigns.providers.base import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
@@ -645,11 +645,6 @@ def test_backoff_stays_capped_for_absurd_attempts():
 def test_a_message_the_protocol_cannot_carry_is_refused(fields):
     with pytest.raises(ValueError):
         PushMessage(title="t", **fields)
-
-
-def test_web_devices_have_the_web_push_provider(db):  # signing with the stored key pair
-    assert isinstance(provider_for(Device.Platform.WEB), WebPushProvider)
-    assert provider_for(Device.Platform.IOS) is None
 
 
 # The local push service checks what it is sent (or the tests above would prove nothing)

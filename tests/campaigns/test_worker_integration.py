@@ -12,14 +12,17 @@ killed worker process (the pushes answered but not yet recorded when it died).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
 import pytest
 import redis
 
-from campaigns.models import Campaign, Delivery, VapidKeyPair
+from campaigns.models import Campaign, Delivery, PushPolicy, VapidKeyPair
+from campaigns.services.policy import push_policy_update
 from config.schedules import periodic_tasks_install
+from contacts.models import Device
 from events import catalog
 from events.models import Event
 from events.services.ingest import events_ingest
@@ -300,3 +303,110 @@ def test_a_broadcast_whose_workers_are_killed_repeats_at_most_the_pushes_in_flig
     assert len(received) - len(accepted) <= SLOTS * len(KILLS)
     # the delivery log and the stats count each delivery once, repeated or not
     assert Event.objects.filter(event_type__name=catalog.NOTIFICATION_SENT).count() == BROADCAST
+
+
+# Mobile push ----------------------------------------------------------------------------------
+@pytest.fixture
+def mobile_worker_env(mobile_app, fcm, apns, onesignal, settings, tmp_path) -> dict[str, str]:
+    """What a worker needs to reach the local FCM, APNs and OneSignal: their URLs, the key the
+    app's credentials were encrypted with, and trust in the local APNs's certificate (OpenSSL
+    reads SSL_CERT_FILE, as in production a private CA would be given)."""
+    certificate = tmp_path / "apns-ca.pem"
+    certificate.write_text(apns.certificate_pem)
+    return {
+        "FCM_BASE_URL": fcm.url,
+        "FCM_TOKEN_URL": fcm.token_url,
+        "APNS_SANDBOX_BASE_URL": apns.url,
+        "ONESIGNAL_BASE_URL": onesignal.url,
+        "PUSH_CREDENTIALS_KEYS": ",".join(settings.PUSH_CREDENTIALS_KEYS),
+        "SSL_CERT_FILE": str(certificate),
+    }
+
+
+def register_device(app, user: str, token: str, platform: str, **fields) -> None:
+    payload = {"device_token": token, "platform": platform, "push_permission_granted": True}
+    result = events_ingest(
+        app=app,
+        payloads=[{"event_name": "app_started", "app_user_id": user, **payload, **fields}],
+    )[0]
+    assert not result.errors, result.errors
+
+
+def test_a_delayed_cancellable_trigger_reaches_android_ios_onesignal_and_web_in_one_run(
+    app, mobile_worker_env, fcm, apns, onesignal, shopper, push_service, celery, client
+):
+    push_policy_update(app=app, daily_cap=None, ios_provider=PushPolicy.IosProvider.APNS)
+    # Andy's FCM token rotates before his order: his installation keeps one device.
+    register_device(app, "andy", "fcm-token-old", "android", installation_id="pixel-1")
+    register_device(app, "andy", "fcm-token-new", "android", installation_id="pixel-1")
+    iphone, subscription_id = apns.device_token(), onesignal.subscription()
+    register_device(app, "iris", iphone, "ios")
+    register_device(app, "olga", subscription_id, "android", push_provider="onesignal")
+    active_campaign(
+        app,
+        delay_seconds=2,
+        title="Order {{ event.order_id }} confirmed",
+        cancel_event="order_cancelled",
+        cancel_match_param="order_id",
+        buttons=[
+            {"id": "rate", "title": "Rate order", "action": "track_event", "event": "rate_asked"}
+        ],
+    )
+    started(celery, celery.worker(**mobile_worker_env), celery.beat())
+    tracked_at = time.time()
+    track(app, "andy", "purchase_completed", order_id=7)
+    track(app, "andy", "order_cancelled", order_id=7)
+    track(app, "andy", "purchase_completed", order_id=8)
+    track(app, "iris", "purchase_completed", order_id=9)
+    track(app, "olga", "purchase_completed", order_id=10)
+    track(app, "ann", "purchase_completed", order_id=11)
+
+    wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4,
+        what="four pushes recorded as sent",
+        processes=celery,
+    )
+    [to_android] = fcm.received()
+    assert (to_android.token, to_android.error) == ("fcm-token-new", "")
+    assert to_android.message["notification"]["title"] == "Order 8 confirmed"
+    [to_iphone] = apns.received()
+    assert (to_iphone.token, to_iphone.reason) == (iphone, "")
+    assert to_iphone.payload["aps"]["alert"]["title"] == "Order 9 confirmed"
+    [to_onesignal] = onesignal.received()
+    assert to_onesignal.subscription_ids == [subscription_id]
+    [to_browser] = push_service.received(shopper.subscription)
+    assert to_browser.payload["title"] == "Order 11 confirmed"
+    cancelled = Delivery.objects.get(cancel_key="7")
+    assert cancelled.status == Delivery.Status.CANCELLED
+    for received in (to_android, to_iphone, to_onesignal, to_browser):
+        assert received.at >= tracked_at + 2  # not before the delay
+    assert Device.objects.filter(contact__external_id="andy").count() == 1
+
+    # The app renders the button from the payload; a tap reports it, which records its event.
+    [button] = json.loads(to_android.message["data"]["buttons"])
+    assert (button["id"], button["title"]) == ("rate", "Rate order")
+    token = to_android.message["data"]["open_token"]
+    report = {"token": token, "button": "rate"}
+    opened = client.post("/api/v1/push/opened", report, content_type="application/json")
+    assert opened.status_code == 200, opened.content
+    [rated] = Event.objects.filter(event_type__name="rate_asked")
+    assert rated.contact.external_id == "andy"
+    [tap] = Event.objects.filter(event_type__name=catalog.NOTIFICATION_OPENED)
+    assert tap.params["button_id"] == "rate"
+
+    # FCM says Andy's token is gone: the device is invalidated, and a later broadcast skips it.
+    fcm.answer("fcm-token-new", "UNREGISTERED")
+    active_campaign(app, name="Sale", kind=Campaign.Kind.BROADCAST, title="Sale")
+    wait_until(
+        lambda: Device.objects.filter(invalidated_at__isnull=False).exists(),
+        what="Andy's device invalidated",
+        processes=celery,
+    )
+    later = active_campaign(app, name="Second sale", kind=Campaign.Kind.BROADCAST, title="Again")
+    wait_until(
+        lambda: Delivery.objects.filter(campaign=later, status=Delivery.Status.SENT).count() == 3,
+        what="the second broadcast sent to the three devices left",
+        processes=celery,
+    )
+    assert not Delivery.objects.filter(campaign=later, contact__external_id="andy").exists()
+    assert [r.token for r in fcm.received()] == ["fcm-token-new"] * 2

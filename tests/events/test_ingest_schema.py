@@ -64,6 +64,8 @@ ACCEPTED = {
         json.dumps(SUBSCRIPTION),
     ],
     "platform": [None, "", "android", "ios", "web"],
+    "push_provider": [None, "", "fcm", "apns", "onesignal", "webpush"],
+    "installation_id": [None, "", "install-1", "x" * 255, 42],
     "push_permission_granted": [None, True, False],
     "timezone": [None, "", "Europe/Istanbul"],
     "language": [None, "", "tr"],

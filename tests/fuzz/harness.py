@@ -88,6 +88,9 @@ BUSINESS_RULES = {
     ("PATCH", "/api/v1/event-types/{event_type_id}/attributes/{attribute_id}"): "the same",
     ("POST", "/api/v1/events"): "event names and param types",
     ("POST", "/api/v1/events/batch"): "event names and param types",
+    ("PUT", "/api/v1/push/credentials/fcm"): "a service account's JSON key, not any JSON",
+    ("PUT", "/api/v1/push/credentials/apns"): "Apple's id formats, a P-256 key, the key at first",
+    ("PUT", "/api/v1/push/credentials/onesignal"): "a UUID app id, a key at first",
 }
 # DELETE /campaigns/{id} archives a campaign that ran instead (its delivery log stays), so it is
 # still there to read: a documented soft delete, not a use after free.

@@ -93,7 +93,7 @@ for _ in range(5):
 
 def test_a_publish_to_a_dead_redis_fails_at_once(tmp_path):
     """Celery's settings for Redis (config/settings.py): one attempt, no retry policy (0.6 s),
-    no reconnect loop (6 s with kombu's defaults)."""
+    no reconnect loop (6 s with kombu's defaults): under 0.3 s even on a loaded host."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -116,4 +116,4 @@ def test_a_publish_to_a_dead_redis_fails_at_once(tmp_path):
     assert len(lines) == 5, done.stdout + done.stderr
     for line in lines:
         error, seconds = line.split()
-        assert error == "OperationalError" and float(seconds) < 0.1, lines
+        assert error == "OperationalError" and float(seconds) < 0.3, lines

@@ -1,5 +1,6 @@
 // The campaign editor: shows the sections of the chosen kind, manages the trigger's filter rows,
-// offers the trigger event's params as suggestions, and keeps the live preview up to date.
+// offers the trigger event's params as suggestions, fits each button row's last input to its
+// action (a URL or an event name), and keeps the live preview up to date.
 // Without JavaScript every section shows, two blank filter rows wait for input, and the server
 // checks what was sent; the script only makes the same form easier to use.
 (() => {
@@ -94,6 +95,17 @@
     });
   }
 
+  // The button rows: the last input takes a URL or an event name, as the action says ---------
+  function fitButtonRows(form) {
+    form.querySelectorAll(".button-row").forEach((row) => {
+      const tracks = row.querySelector("[name$='-action']").value === "track_event";
+      const target = row.querySelector("[name$='-target']");
+      target.placeholder = tracks ? "event name, e.g. remind_later" : "https://…";
+      if (tracks) target.setAttribute("list", "app-event-types");
+      else target.removeAttribute("list");
+    });
+  }
+
   // The live preview ------------------------------------------------------------------------
   function setUpPreview(form) {
     const panel = document.getElementById("campaign-preview");
@@ -103,6 +115,7 @@
     const token = form.querySelector("[name=csrfmiddlewaretoken]").value;
     let timer = null;
     let pending = null;
+    const buttonInputs = () => form.querySelectorAll(".button-row [name^='buttons-']");
 
     function showFieldError(name, reasons) {
       const row = rowOf(form, name);
@@ -148,9 +161,23 @@
       sample.replaceChildren(none, ...options);
     }
 
+    function showButtons(buttons) {
+      const box = document.getElementById("preview-buttons");
+      box.replaceChildren(
+        ...buttons.map((button) => {
+          const item = document.createElement("span");
+          item.className = "push-button";
+          item.textContent = button.title;
+          item.title = button.action === "track_event" ? "Tracks an event" : button.url || "";
+          return item;
+        }),
+      );
+      box.hidden = buttons.length === 0;
+    }
+
     function show(data) {
       const errors = data.errors || {};
-      ["title", "body", "url"].forEach((name) => showFieldError(name, errors[name]));
+      ["title", "body", "url", "buttons"].forEach((name) => showFieldError(name, errors[name]));
       showPanelErrors(errors);
       showSamples(data.samples || []);
       const status = document.getElementById("preview-status");
@@ -165,6 +192,7 @@
         const mediaLine = document.getElementById("preview-media");
         mediaLine.textContent = media.join(" · ");
         mediaLine.hidden = media.length === 0;
+        showButtons(data.preview.buttons || []);
         const who = data.contact ? `for ${data.contact}` : "for no contact (contact fields render empty)";
         status.textContent = `Rendered ${who}.`;
         panel.dataset.state = "rendered";
@@ -180,6 +208,7 @@
         const field = form.elements[name];
         body.append(name, field ? field.value : "");
       });
+      buttonInputs().forEach((input) => body.append(input.name, input.value));
       body.append("preview_contact", contact.value);
       body.append("preview_event", sample.value);
       if (pending) pending.abort();
@@ -211,6 +240,7 @@
       const field = form.elements[name];
       if (field) field.addEventListener("input", schedule);
     });
+    buttonInputs().forEach((input) => input.addEventListener("input", schedule));
     contact.addEventListener("input", schedule);
     sample.addEventListener("change", schedule);
     refresh();
@@ -228,6 +258,8 @@
     showApplicable(form);
     form.addEventListener("change", () => showApplicable(form));
     setUpFilterRows(form);
+    fitButtonRows(form);
+    form.addEventListener("change", () => fitButtonRows(form));
     suggestParams(form, attributes);
     fit();
     if (form.elements.trigger_event) {
