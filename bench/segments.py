@@ -365,7 +365,7 @@ class Generator:
                 lines.append(
                     f"{self.app_id}\t{cid}\ttok-{token:012d}\t{platform}\t{granted}\t\ten\t\t"
                     f"{self.ts(self.first_seen[cid])}\t{self.ts(self.last_seen[cid])}\t"
-                    f"{invalidated}\n"
+                    f"{invalidated}\t\t\n"  # no installation id, the platform's provider
                 )
         return "".join(lines)
 
@@ -472,7 +472,7 @@ def load_data(args, app_id: int, type_ids: dict[str, int], anchor: datetime) -> 
         )
         columns = (
             "app_id, contact_id, token, platform, push_permission_granted, timezone, language, "
-            "country, created_at, last_seen_at, invalidated_at"
+            "country, created_at, last_seen_at, invalidated_at, installation_id, push_provider"
         )
         with conn.cursor().copy(f"COPY contacts_device ({columns}) FROM STDIN") as copy:
             copy.write(generator.device_chunk())

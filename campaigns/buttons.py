@@ -99,6 +99,8 @@ def _url_errors(url) -> list[str]:
 def _event_errors(event) -> list[str]:
     if not isinstance(event, str):
         return ["event is required for a track_event button (the name of the event to track)"]
+    if event.startswith("@"):  # even @PRESENCE, which a client may report: it needs its params
+        return ["event names starting with @ are reserved for built-in events"]
     # The tracking API's own rules: the event is recorded as if the app had sent it.
     return [f"event {reason}" for reason in event_name_errors(event)]
 

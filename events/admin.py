@@ -25,13 +25,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt, error_text
 from contacts.access import scoped_apps
 from contacts.models import Contact
-from events.contact_page import ContactWithEventsAdmin, may_act_on_contacts
+from events.contact_page import ContactWithEventsAdmin
 from events.display import params_html
 from events.models import ContactEventStats, Event, EventAttribute, EventType
 from events.selectors import event_type_segmentation_usage, segmentation_usage_per_app
+from events.send_event import SendEventAdminMixin, may_act_on_contacts
 from events.services.event_types import (
     event_attribute_declare,
     event_attribute_validate,
+    event_type_create,
+    event_type_name_validate,
     event_type_set_segmentation,
     event_type_update,
 )
@@ -41,11 +44,28 @@ PARAMS_SHOWN = 4  # per row of the Activity page
 
 
 # Event types and attributes ---------------------------------------------------------------------
-class EventAttributeInlineForm(forms.ModelForm):
+class EventAttributeForm(forms.ModelForm):
+    """Checks a declaration as event_attribute_declare will, so a refusal is a form error."""
+
     class Meta:
         model = EventAttribute
-        fields = ["name", "type"]
+        fields = ["name", "type", "is_array"]
 
+    def clean(self):
+        data = super().clean()
+        name = data.get("name", self.instance.name)
+        if name and "type" in data:
+            try:
+                event_attribute_validate(
+                    name=name, type_=data["type"], is_array=data.get("is_array", False)
+                )
+            except ValidationError as exc:
+                for field, reasons in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, reasons)
+        return data
+
+
+class EventAttributeInlineForm(EventAttributeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
@@ -54,7 +74,6 @@ class EventAttributeInlineForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if {"name", "type"} <= set(data):
-            event_attribute_validate(name=data["name"], type_=data["type"])
             event_type = self.instance.event_type if self.instance.event_type_id else None
             new_row = self.instance.pk is None
             if new_row and event_type and event_type.attributes.filter(name=data["name"]).exists():
@@ -70,11 +89,19 @@ class EventAttributeInline(admin.TabularInline):
 
     model = EventAttribute
     form = EventAttributeInlineForm
-    fields = ["name", "type", "source", "created_at"]
+    fields = ["name", "type", "is_array", "source", "created_at"]
     readonly_fields = ["source", "created_at"]
     extra = 0
     can_delete = False
     verbose_name_plural = "attributes: declare a type, or correct one found in the events"
+
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return 3 if obj is None else 0  # rows to fill in when declaring a new event type
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # a new event type's rows have no history to show
+            return [name for name in self.fields if name not in self.readonly_fields]
+        return super().get_fields(request, obj)
 
     @admin.display(description="type from")
     def source(self, attribute: EventAttribute) -> str:
@@ -102,13 +129,31 @@ class EventTypeForm(forms.ModelForm):
         fields = ["category", "description", "segmentation_enabled"]
 
 
+class EventTypeAddForm(forms.ModelForm):
+    """An event type declared before its first event (saved by event_type_create, with the
+    attribute rows, in EventTypeAdmin.save_related)."""
+
+    class Meta:
+        model = EventType
+        fields = ["app", "name", "description"]
+        help_texts = {"name": "What the app will send as event_name, exactly."}
+
+    def clean(self):
+        data = super().clean()
+        if {"app", "name"} <= set(data):
+            event_type_name_validate(app=data["app"], name=data["name"])
+        return data
+
+
 @admin.register(EventType)
-class EventTypeAdmin(BeaconModelAdmin):
+class EventTypeAdmin(SendEventAdminMixin, BeaconModelAdmin):
     """The event catalog and the segmentation allowlist. Admins enable and disable event types
-    (a button per row, or the actions); marketers read the list and the counter."""
+    (a button per row, or the actions) and declare new ones ahead of their first event; marketers
+    read the list and the counter. Each type's page has "Send event" (events/send_event.py)."""
 
     form = EventTypeForm
     change_list_template = "admin/events/eventtype/change_list.html"
+    change_form_template = "admin/events/eventtype/change_form.html"
     list_display = [
         "name",
         "category",
@@ -249,14 +294,67 @@ class EventTypeAdmin(BeaconModelAdmin):
             back = reverse("admin:events_eventtype_changelist")
         return HttpResponseRedirect(back)
 
-    def has_add_permission(self, request) -> bool:
-        return False  # event types come from the catalog and from the events apps send
+    # Adding: an event type declared ahead, with its attributes ------------------------------
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["app", "name", "description"]})]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = EventTypeAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        apps = scoped_apps(request)
+        if "app" not in initial and apps.count() == 1:
+            initial["app"] = apps.get().pk  # the only app the user works in
+        return initial
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return super().save_related(request, form, formsets, change)
+        # One service call makes the type and its attributes (save_model made nothing).
+        [attributes] = formsets
+        rows = [row.cleaned_data for row in attributes.forms if row.has_changed()]
+        event_type = event_type_create(
+            app=form.cleaned_data["app"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            attributes=[
+                {"name": row["name"], "type": row["type"], "is_array": row.get("is_array", False)}
+                for row in rows
+            ],
+        )
+        adopt(form.instance, event_type)
+        # What the change message reads (formset.save() would have set them).
+        attributes.new_objects = list(event_type.attributes.all())
+        attributes.changed_objects, attributes.deleted_objects = [], []
+
+    # Send event: its name filled in (events/send_event.py) -----------------------------------
+    def send_event_name(self, event_type: EventType) -> str:
+        return event_type.name
+
+    def send_event_offered(self, event_type: EventType) -> bool:
+        return not event_type.name.startswith("@")  # built-in events are Beacon's to record
+
+    def send_event_done(self, event_type: EventType, contact: Contact, name: str) -> str:
+        return (
+            f"Event “{name}” recorded for {contact}: segments and the campaigns it triggers "
+            "evaluate it now."
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # It would take every event of the type with it; disable segmentation instead.
         return False
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            return  # created with its attributes in save_related
         event_type = EventType.objects.get(pk=obj.pk)
         event_type_update(
             event_type=event_type,
@@ -278,6 +376,7 @@ class EventTypeAdmin(BeaconModelAdmin):
                 event_type=form.instance,
                 name=attribute_form.cleaned_data["name"],
                 type_=attribute_form.cleaned_data["type"],
+                is_array=attribute_form.cleaned_data["is_array"],
             )
             if attribute_form.instance.pk:
                 formset.changed_objects.append((attribute, attribute_form.changed_data))
@@ -331,12 +430,13 @@ def _refusal(event_type: EventType, exc: ValidationError) -> str:
 @admin.register(EventAttribute)
 class EventAttributeAdmin(BeaconModelAdmin):
     app_lookup = "event_type__app"
-    list_display = ["name", "type", "declared", "event_type", "app_name"]
-    list_filter = [AppFilter, "type", "declared"]
+    form = EventAttributeForm
+    list_display = ["name", "type", "is_array", "declared", "event_type", "app_name"]
+    list_filter = [AppFilter, "type", "is_array", "declared"]
     list_select_related = ["event_type__app"]
     search_fields = ["name", "event_type__name"]
     autocomplete_fields = ["event_type"]
-    fields = ["event_type", "name", "type", "declared", "created_at"]
+    fields = ["event_type", "name", "type", "is_array", "declared", "created_at"]
 
     @admin.display(description="app", ordering="event_type__app__name")
     def app_name(self, attribute: EventAttribute) -> str:
@@ -350,7 +450,10 @@ class EventAttributeAdmin(BeaconModelAdmin):
     def save_model(self, request, obj, form, change):
         event_type = form.cleaned_data.get("event_type") or obj.event_type
         attribute = event_attribute_declare(
-            event_type=event_type, name=obj.name, type_=form.cleaned_data["type"]
+            event_type=event_type,
+            name=obj.name,
+            type_=form.cleaned_data["type"],
+            is_array=form.cleaned_data["is_array"],
         )
         adopt(obj, attribute)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from events.attributes import DATE, NUMBER, STRING
+
 SYSTEM_CATALOG: dict[str, list[tuple[str, str, list[str]]]] = {
     "Onboarding": [
         ("onboarding_displayed", "Onboarding screen shown", ["screen_index", "variant"]),
@@ -81,7 +83,11 @@ SYSTEM_CATALOG: dict[str, list[tuple[str, str, list[str]]]] = {
         ("push_permission_granted", "User allowed push", []),
         ("push_permission_denied", "User denied push", []),
         ("push_received", "Push delivered to device", ["campaign_id", "message_id"]),
-        ("push_opened", "User tapped push", ["campaign_id", "message_id"]),
+        (
+            "push_opened",
+            "User tapped push (with the push data's delivery_id and open token: an open)",
+            ["campaign_id", "delivery_id", "token"],
+        ),
         ("push_dismissed", "User dismissed push", ["campaign_id"]),
         (
             "notification_settings_changed",
@@ -127,21 +133,60 @@ OPT_OUT = "@OPT_OUT"
 NOTIFICATION_SENT = "@NOTIFICATION_SENT"
 NOTIFICATION_OPENED = "@NOTIFICATION_OPENED"
 NOTIFICATION_FAILED = "@NOTIFICATION_FAILED"
+PRESENCE = "@PRESENCE"
+
+# @APP_OPEN's subtype: how the session was opened (WonderPush's definitions).
+APP_OPEN_DIRECT = "direct"  # by clicking a notification
+APP_OPEN_INFLUENCED = "influenced"  # within INFLUENCE_WINDOW of a @NOTIFICATION_SENT
+APP_OPEN_NATURAL = "natural"  # otherwise
+
+# The built-ins a client may send itself (every other @ name is Beacon's to record): the browser
+# SDK measures presence, Beacon can't. Their params are checked (events/validation.py).
+CLIENT_REPORTABLE = frozenset({PRESENCE})
 
 BUILT_IN_EVENTS: list[tuple[str, str, list[str]]] = [
-    (APP_OPEN, "A new session: activity after more than 30 minutes without any", []),
+    (
+        APP_OPEN,
+        "A new session: activity after more than 30 minutes without any, or a notification "
+        "click after 15 (subtype direct, influenced or natural)",
+        ["subtype", "campaign_id", "delivery_id"],
+    ),
+    (
+        PRESENCE,
+        "Time spent on a page of the site, reported by the browser SDK when the page is hidden "
+        "or left, and every 5 minutes while it stays visible",
+        ["start", "end", "duration"],
+    ),
     (OPT_IN, "A device became push-permitted (subtype new, soft or moved)", ["subtype"]),
     (
         OPT_OUT,
         "A device stopped being push-permitted (subtype soft, moved or invalidated)",
         ["subtype"],
     ),
-    (NOTIFICATION_SENT, "A push notification was sent", ["campaign_id"]),
+    (NOTIFICATION_SENT, "A push notification was sent", ["campaign_id", "delivery_id"]),
     (
         NOTIFICATION_OPENED,
         "A push notification was clicked (button_id: the action button clicked, if one was)",
         ["campaign_id", "delivery_id", "button_id"],
     ),
-    (NOTIFICATION_FAILED, "A push notification could not be sent", ["campaign_id", "reason"]),
+    (
+        NOTIFICATION_FAILED,
+        "A push notification could not be sent (reason: why)",
+        ["campaign_id", "delivery_id", "reason"],
+    ),
 ]
 BUILT_IN_CATEGORY = "Built-in"
+
+# The types of the built-ins' params, declared on every app's event types (events/services/
+# catalog.py) and used by ingest for a client-reported built-in whose attribute is not stored
+# yet: @PRESENCE's start and end are dates and its duration (seconds) a number, so that segments
+# can sum the time spent over a period.
+BUILT_IN_ATTRIBUTES: dict[str, dict[str, str]] = {
+    APP_OPEN: {"subtype": STRING, "campaign_id": NUMBER, "delivery_id": NUMBER},
+    PRESENCE: {"start": DATE, "end": DATE, "duration": NUMBER},
+    OPT_IN: {"subtype": STRING},
+    OPT_OUT: {"subtype": STRING},
+    NOTIFICATION_SENT: {"campaign_id": NUMBER, "delivery_id": NUMBER},
+    NOTIFICATION_OPENED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "button_id": STRING},
+    NOTIFICATION_FAILED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "reason": STRING},
+}

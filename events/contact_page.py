@@ -8,12 +8,10 @@ each is a dict naming its template, rendered in order by the contact's change_fo
 
 from __future__ import annotations
 
-import copy
-
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseNotAllowed, QueryDict
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import urlencode
@@ -21,19 +19,14 @@ from django.utils.http import urlencode
 from common.admin import ReadOnlyInline
 from contacts.admin import ContactAdmin
 from contacts.models import Contact
+from events.built_in_toggle import shows_built_in
 from events.display import param_items
 from events.forms import SendTestEventForm
-from events.models import ContactEventStats, EventType
+from events.models import ContactEventStats
 from events.selectors import contact_timeline_page
-from events.services.test_events import contact_event_send
+from events.send_event import event_form_send, event_names, may_act_on_contacts, read_as_get
 
 TIMELINE_PAGE_SIZE = 25
-
-
-def may_act_on_contacts(request: HttpRequest) -> bool:
-    """Sending a test event or push to a contact, or resending one of its events, is acting on
-    the contact: allowed to whoever may change contacts (the Marketer and Admin roles)."""
-    return request.user.has_perm("contacts.change_contact")
 
 
 class ContactEventStatsInline(ReadOnlyInline):
@@ -52,7 +45,7 @@ class ContactWithEventsAdmin(ContactAdmin):
     inlines = [*ContactAdmin.inlines, ContactEventStatsInline]
 
     class Media:
-        css = {"all": ["events/contact-page.css"]}
+        css = {"all": ["events/contact-page.css", "events/send-event.css"]}
 
     def get_urls(self):
         send = self.admin_site.admin_view(self.send_test_event_view)
@@ -78,7 +71,6 @@ class ContactWithEventsAdmin(ContactAdmin):
         return sections
 
     def _test_event_section(self, contact: Contact, form: SendTestEventForm | None) -> dict:
-        names = EventType.objects.filter(app_id=contact.app_id).order_by("name")
         return {
             "id": "test-event",
             "template": "admin/events/contact_test_event.html",
@@ -86,17 +78,21 @@ class ContactWithEventsAdmin(ContactAdmin):
             # The fragment brings a page shown again with errors to the form.
             "action": reverse("admin:contacts_contact_test_event", args=[contact.pk])
             + "#test-event",
-            "event_names": names.exclude(name__startswith="@").values_list("name", flat=True),
+            "event_names": event_names(contact.app_id),
         }
 
     def _timeline_section(self, request, contact: Contact) -> dict:
         event_name = request.GET.get("event", "")
+        built_in = shows_built_in(request, default=True)
+        # What the pages' links keep: the event chosen, and the built-ins if hidden.
+        filters = {"event": event_name, "builtin": "" if built_in else "0"}
         page = contact_timeline_page(
             contact=contact,
             event_name=event_name,
             before=request.GET.get("before", ""),
             after=request.GET.get("after", ""),
             size=TIMELINE_PAGE_SIZE,
+            built_in=built_in,
         )
         done = ContactEventStats.objects.filter(contact=contact).order_by("event_type__name")
         # Built-in @ events are Beacon's to record: no Resend for them.
@@ -112,10 +108,11 @@ class ContactWithEventsAdmin(ContactAdmin):
             "id": "timeline",
             "template": "admin/events/contact_timeline.html",
             "rows": rows,
-            "newest_url": _timeline_url(here, event_name) if page.newer else None,
-            "newer_url": _timeline_url(here, event_name, after=page.newer),
-            "older_url": _timeline_url(here, event_name, before=page.older),
+            "newest_url": _timeline_url(here, filters) if page.newer else None,
+            "newer_url": _timeline_url(here, filters, after=page.newer),
+            "older_url": _timeline_url(here, filters, before=page.older),
             "event_name": event_name,
+            "built_in": built_in,
             "event_names": done.values_list("event_type__name", flat=True),
             "here": here,
             "back": f"{here}?{query}#timeline" if query else f"{here}#timeline",
@@ -136,33 +133,28 @@ class ContactWithEventsAdmin(ContactAdmin):
         """The contact page again, around a submitted form with its errors: the request read as
         a GET, so that the contact's own form is shown, not saved."""
         self.message_user(request, "Not sent: see the form below.", messages.ERROR)
-        reading = copy.copy(request)
-        reading.method, reading.POST = "GET", QueryDict()
-        return self.change_view(reading, str(contact.pk), extra_context={"contact_forms": forms})
+        return self.change_view(
+            read_as_get(request), str(contact.pk), extra_context={"contact_forms": forms}
+        )
 
     def send_test_event_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         contact = self.contact_to_act_on(request, object_id)
         form = SendTestEventForm(request.POST)
-        if form.is_valid():
-            result = contact_event_send(contact=contact, payload=form.payload(), source="ui")
-            if not result.errors:
-                name = form.cleaned_data["event_name"]
-                self.message_user(
-                    request, f"Test event “{name}” recorded for {contact}.", messages.SUCCESS
-                )
-                url = reverse("admin:contacts_contact_change", args=[contact.pk])
-                return redirect(f"{url}#timeline")
-            form.add_ingest_errors(result.errors)
+        if form.is_valid() and event_form_send(form, contact=contact):
+            name = form.cleaned_data["event_name"]
+            self.message_user(
+                request, f"Test event “{name}” recorded for {contact}.", messages.SUCCESS
+            )
+            url = reverse("admin:contacts_contact_change", args=[contact.pk])
+            return redirect(f"{url}#timeline")
         return self.contact_page_with(request, contact, {"test_event": form})
 
 
-def _timeline_url(here: str, event_name: str, **cursor: str | None) -> str | None:
+def _timeline_url(here: str, filters: dict[str, str], **cursor: str | None) -> str | None:
     """A page of the timeline: None for a cursor that is None (no such page)."""
     if any(value is None for value in cursor.values()):
         return None
-    query = urlencode(
-        {key: value for key, value in {"event": event_name, **cursor}.items() if value}
-    )
+    query = urlencode({key: value for key, value in {**filters, **cursor}.items() if value})
     return f"{here}?{query}#timeline" if query else f"{here}#timeline"

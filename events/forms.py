@@ -1,13 +1,18 @@
-"""The contact page's "Send test event" form: an event name and params as rows of name, type and
-value (contacts/typed_rows.py), so that nobody types JSON. The rows give the params; the pipeline
-(events/services/test_events.py) then validates and types the event as it does a tracked one, and
-its errors are put back next to the field or row that caused them."""
+"""The contact page's "Send test event" form (and "Send event", with a contact to choose, on an
+event type's or a campaign's page: events/send_event.py): an event name and params as rows of
+name, type and value (contacts/typed_rows.py), so that nobody types JSON. The rows give the
+params; the pipeline (events/services/test_events.py) then validates and types the event as it
+does a tracked one, and its errors are put back next to the field or row that caused them."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 
+from contacts.models import App, Contact
 from contacts.typed_rows import RowType, TypedRowForm, typed_row_formset
+from events.models import Event
 from events.validation import MAX_NAME_LENGTH
 
 
@@ -57,3 +62,37 @@ class SendTestEventForm(forms.Form):
                 row.add_error("value", reasons)
             else:
                 self.add_error(None, [f"{key}: {reason}" for reason in reasons])
+
+
+class ContactAutocomplete(AutocompleteSelect):
+    """The admin's contact search (ContactAdmin's search fields, the user's apps), as a field."""
+
+    def __init__(self):
+        super().__init__(Event._meta.get_field("contact"), admin.site)
+
+    def optgroups(self, name, value, attr=None):
+        # The chosen contact is read back by id to be shown: a posted value that is no id (a
+        # hand-made request) would fail that query instead of being reported by the field.
+        ids = [v for v in value if str(v).isdigit() and int(v) < 2**63]
+        return super().optgroups(name, ids, attr)
+
+
+class SendEventForm(SendTestEventForm):
+    """The form of "Send event" on a page that is not a contact's (a campaign's, an event
+    type's): the contact is chosen among the app's, then the test event's name and params."""
+
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(),
+        widget=ContactAutocomplete(),
+        help_text="Search by external id, email, phone or anonymous id.",
+        error_messages={"invalid_choice": "Choose a contact of this app."},
+    )
+    field_order = ["contact", "event_name"]
+
+    class Media:
+        css = {"all": ["contacts/typed-rows.css", "events/send-event.css"]}
+        js = ["contacts/typed-rows.js"]
+
+    def __init__(self, data=None, *, app: App, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.filter(app=app)

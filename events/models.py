@@ -39,10 +39,14 @@ class EventAttribute(models.Model):
         BOOLEAN = "boolean", "Boolean"
         DATE = "date", "Date"
         JSON = "json", "JSON"
+        GEOLOC = "geoloc", "Location"
 
     event_type = models.ForeignKey(EventType, on_delete=models.CASCADE, related_name="attributes")
     name = models.CharField(max_length=255)
     type = models.CharField(max_length=10, choices=Type.choices)
+    is_array = models.BooleanField(
+        default=False, help_text='Each value is an array of the type (string_tags: ["a", "b"])'
+    )
     declared = models.BooleanField(
         default=False, help_text="Declared by an admin (else discovered from the first value)"
     )
@@ -55,7 +59,7 @@ class EventAttribute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.type}"
+        return f"{self.name}: {self.type}{'[]' if self.is_array else ''}"
 
 
 class Event(models.Model):

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncHour
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    Expression,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, Trunc, TruncHour
 
+from common.db.dialect import dialect
 from contacts.models import App, Contact
 from events.models import ContactEventStats, Event, EventType
+
+# Built-in events (@APP_OPEN, @NOTIFICATION_SENT, ...), Beacon's to record: theirs alone are
+# the names that start with it (events/validation.py refuses it from clients but for the few
+# built-ins a client may report).
+BUILT_IN_PREFIX = "@"
 
 
 def contact_event_list(*, contact: Contact) -> QuerySet[Event]:
@@ -43,12 +63,16 @@ def contact_timeline_page(
     before: str = "",
     after: str = "",
     size: int = 25,
+    built_in: bool = True,
 ) -> TimelinePage:
     """A page of `contact_event_list`, by keyset: the `size` events just older than the cursor
     `before`, or just newer than `after`, or the newest. Each page reads `size` + 1 rows along
     the (contact, -occurred_at) index however long the history is, where OFFSET would read every
-    row of the pages before. An unreadable cursor reads as none (the newest page)."""
+    row of the pages before. An unreadable cursor reads as none (the newest page).
+    `built_in=False` leaves out Beacon's own @ events, unless `event_name` asks for one."""
     events = contact_event_list(contact=contact)
+    if not (built_in or event_name):
+        events = events.exclude(event_type__name__startswith=BUILT_IN_PREFIX)
     if event_name:
         # The per-contact statistics say at once whether the contact ever did it (else the
         # scan below would read the whole history to find nothing).
@@ -153,16 +177,20 @@ def segmentation_usage_per_app(*, apps: QuerySet[App]) -> list[dict]:
 
 
 def events_per_hour(
-    *, apps: QuerySet[App], now: datetime, hours: int = 24
+    *, apps: QuerySet[App], now: datetime, hours: int = 24, built_in: bool = True
 ) -> tuple[list[datetime], dict[str, list[int]]]:
     """The apps' events per hour and event name, over the `hours` hours up to `now` (the first
-    hour starts on the hour, so the window is a little shorter than `hours`).
+    hour starts on the hour, so the window is a little shorter than `hours`); without Beacon's
+    own @ events if `built_in` is False (they are not counted at all, not merely hidden).
 
     One GROUP BY in SQL over an indexed range: per event type, `(event_type, occurred_at)` of
     the event_type_time index; TruncHour is vendor SQL on SQLite and PostgreSQL alike."""
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
     slots = [first + timedelta(hours=n) for n in range(hours)]
-    names = dict(EventType.objects.filter(app__in=apps).values_list("pk", "name"))
+    types = EventType.objects.filter(app__in=apps)
+    if not built_in:
+        types = types.exclude(name__startswith=BUILT_IN_PREFIX)
+    names = dict(types.values_list("pk", "name"))
     rows = (
         Event.objects.filter(
             event_type_id__in=list(names), occurred_at__gte=first, occurred_at__lte=now
@@ -189,6 +217,105 @@ def top_series(counts: dict[str, list[int]], *, top: int) -> dict[str, list[int]
     if rest:
         series["other"] = [sum(column) for column in zip(*rest, strict=True)]
     return series
+
+
+@dataclass(frozen=True)
+class BucketAggregate:
+    """The events of one time bucket (and one split value): how many, and the count, sum, min
+    and max of the values read as numbers (`values` counts the events that had one)."""
+
+    bucket: datetime  # the bucket's start, naive, in the time zone asked for
+    group: str | None  # a top split value; None: no split, or every other value
+    events: int
+    values: int
+    total: float
+    minimum: float | None
+    maximum: float | None
+
+
+def event_aggregates(
+    *,
+    event_type_id: int,
+    start: datetime,
+    end: datetime,
+    bucket: Literal["hour", "day", "week"],
+    tz: tzinfo,
+    value: Expression | None = None,
+    split: Expression | None = None,
+    top: int = 5,
+    rank_by: Literal["events", "total"] = "events",
+    contacts: QuerySet | None = None,
+) -> list[BucketAggregate]:
+    """The events of one type from `start` (included) to `end` (excluded), grouped by time
+    bucket (hours, days or weeks from Monday, of the clock in `tz`), in one statement.
+
+    `value` and `split` are expressions over the event row supplied by the caller (params read
+    with a type guard: a value of another JSON type reads as NULL, so it is left out of the
+    aggregates, and an event without a split value counts as "other"). With `split`, the `top`
+    values with the most events (or the highest `total`) keep their own rows; the rest are added
+    up in rows of group None. `contacts` (a queryset of contact ids) keeps only their events.
+
+    The range is read from the event_type_time index (event_type, occurred_at, ...), so the scan
+    is bounded by the type and period. The bucket is Django's Trunc (its vendor SQL on both
+    databases), cast to text: "YYYY-MM-DD HH:MM:SS" on both, parsed the same way here."""
+    events = Event.objects.filter(
+        event_type_id=event_type_id, occurred_at__gte=start, occurred_at__lt=end
+    )
+    if contacts is not None:
+        events = events.filter(contact_id__in=contacts)
+    events = events.annotate(b=Cast(Trunc("occurred_at", bucket, tzinfo=tz), CharField()))
+    keys = ["b"]
+    if split is not None:
+        events, keys = events.annotate(g=split), ["b", "g"]
+    measures = {"n": Count("*")}
+    if value is not None:
+        measures.update(nv=Count(value), s=Sum(value), mn=Min(value), mx=Max(value))
+    grouped = events.values(*keys).annotate(**measures).order_by()
+    if split is None:
+        rows = [(r["b"], None, *_measures(r)) for r in grouped]
+    else:
+        by_total = rank_by == "total" and value is not None
+        rows = _top_groups(grouped, top=top, rank="s" if by_total else "n")
+    return [
+        BucketAggregate(
+            bucket=datetime.fromisoformat(b),
+            group=group,
+            # PostgreSQL's SUM of counts is numeric (a Decimal): sums of the groups past the top
+            events=int(n),
+            values=int(nv or 0),
+            total=float(s or 0),
+            minimum=mn,
+            maximum=mx,
+        )
+        for b, group, n, nv, s, mn, mx in rows
+    ]
+
+
+def _measures(row: dict) -> tuple:
+    return row["n"], row.get("nv"), row.get("s"), row.get("mn"), row.get("mx")
+
+
+def _top_groups(grouped: QuerySet, *, top: int, rank: str) -> list[tuple]:
+    """Rows (bucket, group, n, nv, s, mn, mx) of `grouped` (one row per bucket and split value)
+    with the values past the `top` ranked by `rank` merged into group NULL, in SQL: only about
+    buckets x (top + 1) rows travel, whatever the number of distinct values. Window functions
+    and CTEs read the same on PostgreSQL and SQLite; ties rank by value, for a stable answer."""
+    sql, params = grouped.query.sql_with_params()
+    has_values = "s" in grouped.query.annotations
+    numbers = "SUM(nv), SUM(s), MIN(mn), MAX(mx)" if has_values else "NULL, NULL, NULL, NULL"
+    statement = (
+        f"WITH grouped AS ({sql}), ranked AS ("
+        f"SELECT g, ROW_NUMBER() OVER (ORDER BY SUM({rank}) DESC, g) AS place "
+        "FROM grouped WHERE g IS NOT NULL GROUP BY g) "
+        f"SELECT grouped.b, ranked.g, SUM(n), {numbers} FROM grouped "
+        "LEFT JOIN ranked ON ranked.g = grouped.g AND ranked.place <= %s "
+        "GROUP BY grouped.b, ranked.g"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if setting := dialect().wide_grouping_sql:  # until the transaction ends
+            cursor.execute(setting)
+        cursor.execute(statement, [*params, top])
+        return cursor.fetchall()
 
 
 def _subquery_count(queryset: QuerySet) -> Coalesce:

@@ -9,6 +9,9 @@ from it (events/api/serializers.py), and tests/events/test_ingest_schema.py chec
 module reads exactly these fields and refuses whatever the published schema refuses.
 
 Limits, each answered by a 400 naming the field (a batch stores its other events):
+- no top-level field but INPUT_FIELDS and the body credentials (KNOWN_FIELDS): an unknown one is
+  named with the field it most likely means (`name` -> event_name, Segment's `userId` ->
+  app_user_id, ...); on the common path this is one set difference;
 - no string, key or value anywhere may hold NUL (\u0000): PostgreSQL's text and jsonb refuse it.
   The view scans the raw body once for the escape (a raw NUL is not valid JSON) and, when none is
   there, says so (`check_nul=False`): the common path walks no string for it;
@@ -18,12 +21,13 @@ Limits, each answered by a 400 naming the field (a batch stores its other events
   MAX_STRING_BYTES bytes of UTF-8; context is bounded by the body only (1 MB an event);
 - device_token: a token of at most MAX_TOKEN_LENGTH characters, or a web push subscription whose
   endpoint has at most MAX_ENDPOINT_LENGTH and whose keys at most MAX_PUSH_KEY_LENGTH;
-- times (event_time and date params): UTC offsets of at most 15:59, instants a day inside
-  years 1-9999 in UTC (events/attributes.py).
+- times (event_time or its alias timestamp, and date params): UTC offsets of at most 15:59,
+  instants a day inside years 1-9999 in UTC (events/attributes.py).
 """
 
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +38,8 @@ import pycountry
 
 from contacts.push import push_endpoint_error
 from events.attributes import parse_instant
+from events.catalog import CLIENT_REPORTABLE
+from events.client_builtins import client_builtin_errors
 
 MAX_BATCH = 1000  # events a request of /api/v1/events/batch
 MAX_NAME_LENGTH = 255
@@ -89,10 +95,17 @@ INPUT_FIELDS = (
         "string",
         required=True,
         max_length=MAX_NAME_LENGTH,
-        help="No *, + or |; names starting with @ are reserved for built-in events",
+        help="No *, + or |; names starting with @ are reserved for built-in events, except "
+        "@PRESENCE (time on a page: params start, end and duration, sent by the browser SDK)",
     ),
     InputField(
         "event_time", "instant", help="RFC 3339 with an offset, or Unix seconds; default: now"
+    ),
+    InputField(
+        "timestamp",
+        "instant",
+        help="Customer.io's name for event_time, taken the same way (give one of the two); "
+        "an event older than the trigger age (72 hours) is stored but triggers no campaign",
     ),
     InputField(
         "app_user_id", "identifier", max_length=MAX_ID_LENGTH, help="Your user id (external id)"
@@ -153,6 +166,37 @@ INPUT_FIELDS = (
     ),
 )
 _ID_FIELDS = tuple(f.name for f in INPUT_FIELDS if f.kind == "identifier")
+BODY_AUTH_FIELDS = ("api_key", "tenant_id")  # read by contacts.api.auth, not by the event
+# Every top-level field a payload may hold: any other is refused (a misspelt or foreign name
+# silently ignored would store an event without its time, user or params).
+KNOWN_FIELDS = frozenset({f.name for f in INPUT_FIELDS} | set(BODY_AUTH_FIELDS))
+# Other trackers' names for Beacon's fields (Customer.io, Segment, Mixpanel, Amplitude,
+# WonderPush, OneSignal), suggested in the 400 of a payload written for them.
+FOREIGN_FIELDS = {
+    "name": "event_name",
+    "event": "event_name",
+    "event_type": "event_name",
+    "type": "event_name",
+    "data": "params",
+    "properties": "params",
+    "event_properties": "params",
+    "custom": "params",
+    "userId": "app_user_id",
+    "user_id": "app_user_id",
+    "customer_id": "app_user_id",
+    "distinct_id": "app_user_id",
+    "external_id": "app_user_id",
+    "anonymousId": "anonymous_id",
+    "messageId": "event_id",
+    "insert_id": "event_id",
+    "$insert_id": "event_id",
+    "time": "event_time",
+    "token": "device_token",
+    "push_token": "device_token",
+    "locale": "language",
+    "tz": "timezone",
+}
+MAX_UNKNOWN_REPORTED = 20  # a suggestion each costs a fuzzy match: a flood of names gets a count
 
 
 @dataclass
@@ -203,8 +247,11 @@ def event_name_errors(name) -> list[str]:
         return [f"must be at most {MAX_NAME_LENGTH} characters"]
     if any(ch in name for ch in FORBIDDEN_NAME_CHARACTERS):
         return ["must not contain *, + or |"]
-    if name.startswith("@"):
-        return ["names starting with @ are reserved for built-in events"]
+    if name.startswith("@") and name not in CLIENT_REPORTABLE:
+        return [
+            "names starting with @ are reserved for built-in events "
+            f"(a client may send {', '.join(sorted(CLIENT_REPORTABLE))})"
+        ]
     return []
 
 
@@ -216,10 +263,12 @@ def parse_event_payload(
     if not isinstance(data, dict):
         return None, {"non_field_errors": ["each event must be a JSON object"]}
     errors: dict[str, list[str]] = {}
+    if unknown := data.keys() - KNOWN_FIELDS:
+        errors.update(unknown_field_errors(unknown))
     name = data.get("event_name")
     if name_errors := event_name_errors(name):
         errors["event_name"] = name_errors
-    values = {"name": name, "occurred_at": _event_time(data.get("event_time"), now, errors)}
+    values = {"name": name, "occurred_at": _event_time(data, now, errors)}
     for key in _ID_FIELDS:
         values[key] = _identifier(data, key, errors)
     values.update(_device(data, errors))
@@ -232,6 +281,8 @@ def parse_event_payload(
     )
     if params := _object(data, "params", errors):
         _check_params(params, errors, check_nul)
+    if isinstance(name, str) and name in CLIENT_REPORTABLE:
+        errors.update(client_builtin_errors(name, params or {}, now))
     if context := _object(data, "context", errors):
         _check_context(context, errors, check_nul)
     values["params"], values["context"] = params, context
@@ -243,16 +294,53 @@ def parse_event_payload(
     return EventInput(**values), {}
 
 
-def _event_time(raw, now: datetime, errors: dict) -> datetime:
+def unknown_field_errors(
+    names,
+    *,
+    known: frozenset[str] = KNOWN_FIELDS,
+    foreign: dict[str, str] = FOREIGN_FIELDS,
+    otherwise: str = "unknown field; an event's own data goes in params",
+) -> dict:
+    """{"<name>": ["unknown field; did you mean <field>?"]} for each of `names` (sorted, at most
+    MAX_UNKNOWN_REPORTED): the field another tracker's name stands for, else the closest known
+    name (ignoring case), else `otherwise`."""
+    candidates = {name.lower(): name for name in known}
+    candidates.update((name.lower(), field) for name, field in foreign.items())
+    errors = {}
+    ordered = sorted(names)
+    for name in ordered[:MAX_UNKNOWN_REPORTED]:
+        match = foreign.get(name) or _closest(name, candidates)
+        errors[name[:40]] = [f"unknown field; did you mean {match}?" if match else otherwise]
+    if len(ordered) > MAX_UNKNOWN_REPORTED:
+        more = len(ordered) - MAX_UNKNOWN_REPORTED
+        errors["non_field_errors"] = [f"and {more} more unknown fields"]
+    return errors
+
+
+def _closest(name: str, candidates: dict[str, str]) -> str | None:
+    # 0.75: "eventname" or "deviceToken" match, "amount" is not taken for "country"
+    match = difflib.get_close_matches(name.lower(), candidates, n=1, cutoff=0.75)
+    return candidates[match[0]] if match else None
+
+
+def _event_time(data: dict, now: datetime, errors: dict) -> datetime:
+    """event_time, or Customer.io's timestamp: one of them, parsed the same way."""
+    key, raw = "event_time", data.get("event_time")
+    alias = data.get("timestamp")
+    if alias is not None and alias != "":
+        if raw is not None and raw != "":
+            errors["timestamp"] = ["give event_time or timestamp, not both"]
+            return now
+        key, raw = "timestamp", alias
     if raw is None or raw == "":
         return now
     try:
         moment = parse_instant(raw)
     except ValueError as exc:
-        errors["event_time"] = [str(exc)]
+        errors[key] = [str(exc)]
         return now
     if moment - now > MAX_FUTURE:
-        errors["event_time"] = ["is more than 5 minutes in the future"]
+        errors[key] = ["is more than 5 minutes in the future"]
     return moment
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from common.db.dialect import dialect
 from contacts.models import App, Contact
+from events.formats import kind
 from events.models import EventType
 from segments.conditions.compiled import segment_contacts
 from segments.conditions.evaluation import full_evaluation
@@ -125,6 +126,12 @@ def segment_member_list(*, segment: Segment, search: str = "") -> QuerySet[Segme
     return members.select_related("contact").order_by("-entered_at", "-contact_id")
 
 
+def segment_member_ids(*, segment: Segment) -> QuerySet:
+    """The contact ids of the segment's stored members, as a subquery for another app's read
+    (the dashboard's insights restrict events to them without events importing segments)."""
+    return SegmentMembership.objects.filter(segment=segment).values("contact_id")
+
+
 def segment_builder_catalog(*, app: App, segment_id: int | None = None) -> dict:
     """What the segment builder offers for `app`: the events enabled for segmentation with their
     attributes and types, and the app's other segments (not `segment_id`, the one being edited)."""
@@ -137,7 +144,7 @@ def segment_builder_catalog(*, app: App, segment_id: int | None = None) -> dict:
         {
             "name": event_type.name,
             "attributes": [
-                {"name": attribute.name, "type": attribute.type}
+                {"name": attribute.name, "type": kind(attribute.type, attribute.is_array)}
                 for attribute in event_type.attributes.all()
             ],
         }

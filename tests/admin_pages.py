@@ -22,9 +22,7 @@ WORK_PAGES = [
     "/admin/contacts/device/",
     "/admin/events/event/",
     "/admin/events/eventtype/",
-    "/admin/events/contacteventstats/",
     "/admin/segments/segment/",
-    "/admin/segments/segmentmembership/",
     "/admin/campaigns/campaign/",
     "/admin/campaigns/delivery/",
 ]

@@ -13,37 +13,55 @@ import pytest
 from events.models import EventType
 
 MARKETER_MENU = {
-    "/admin/contacts/contact/",
-    "/admin/contacts/device/",
-    "/admin/events/event/",
-    "/admin/events/eventtype/",
-    "/admin/events/eventattribute/",
-    "/admin/events/contacteventstats/",
-    "/admin/segments/segment/",
-    "/admin/segments/segmentmembership/",
-    "/admin/campaigns/campaign/",
-    "/admin/campaigns/delivery/",
+    "Audience": ["/admin/contacts/contact/", "/admin/contacts/device/", "/admin/segments/segment/"],
+    "Messaging": ["/admin/campaigns/campaign/", "/admin/campaigns/delivery/"],
+    "Data": [
+        "/admin/events/event/",
+        "/admin/events/eventtype/",
+        "/admin/events/eventattribute/",
+        "/admin/dashboard/insight/",
+    ],
 }
-ADMIN_MENU = MARKETER_MENU | {
-    "/admin/contacts/app/",
-    "/admin/contacts/apikey/",
-    "/admin/contacts/identifierrule/",
-    "/admin/campaigns/pushpolicy/",
-    "/admin/campaigns/vapidkeypair/",
-    "/admin/campaigns/fcmcredentials/",
-    "/admin/campaigns/apnscredentials/",
-    "/admin/campaigns/onesignalcredentials/",
+ADMIN_MENU = {
+    **MARKETER_MENU,
+    "Settings": [
+        "/admin/contacts/app/",
+        "/admin/contacts/apikey/",
+        "/admin/contacts/identifierrule/",
+        "/admin/campaigns/pushpolicy/",
+        "/admin/campaigns/fcmcredentials/",
+        "/admin/campaigns/apnscredentials/",
+        "/admin/campaigns/onesignalcredentials/",
+        "/admin/campaigns/vapidkeypair/",
+    ],
+}
+SUPERUSER_SETTINGS = [*ADMIN_MENU["Settings"], "/admin/auth/user/", "/admin/auth/group/"]
+INTERNAL_TABLES = {
+    "/admin/events/contacteventstats/",
+    "/admin/segments/segmentmembership/",
+    "/admin/django_celery_beat/clockedschedule/",
+    "/admin/django_celery_beat/crontabschedule/",
+    "/admin/django_celery_beat/intervalschedule/",
+    "/admin/django_celery_beat/solarschedule/",
+    "/admin/django_celery_beat/periodictask/",
+    "/admin/axes/accessattempt/",
+    "/admin/axes/accesslog/",
+    "/admin/axes/accessfailurelog/",
 }
 LINK = re.compile(r'href="((?:/admin/|\?)[^"#]*)"')
 NOT_FOLLOWED = ("/admin/logout/", "/admin/jsi18n/", "/admin/r/")
 
 
-def menu(client) -> set[str]:
+def menu(client, url: str = "/admin/") -> dict[str, list[str]]:
+    """The menu's sections, each with its pages in order."""
     return {
-        model["admin_url"]
-        for app in client.get("/admin/").context["available_apps"]
-        for model in app["models"]
+        app["name"]: [model["admin_url"] for model in app["models"]]
+        for app in client.get(url).context["available_apps"]
     }
+
+
+def pages_of(menu: dict[str, list[str]]) -> set[str]:
+    return {url for urls in menu.values() for url in urls}
 
 
 def kind_of(url: str) -> tuple:
@@ -81,6 +99,57 @@ def test_the_menu_offers_exactly_what_the_role_may_use(role_client, app, role, e
     assert menu(role_client(role, app)) == expected
 
 
+def test_a_superuser_also_sees_users_and_the_internal_tables_last(staff_client):
+    sections = menu(staff_client)
+    assert list(sections) == ["Audience", "Messaging", "Data", "Settings", "Internal"]
+    assert sections["Settings"] == SUPERUSER_SETTINGS
+    assert set(sections["Internal"]) == INTERNAL_TABLES
+    for url in INTERNAL_TABLES:
+        assert staff_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["Marketer", "Admin"])
+@pytest.mark.parametrize("url", sorted(INTERNAL_TABLES))
+def test_an_internal_table_is_forbidden_to_a_role_even_by_its_url(role_client, app, role, url):
+    assert role_client(role, app).get(url).status_code == 403
+
+
+def test_the_sidebar_shows_the_same_sections_on_every_page(role_client, app):
+    client = role_client("Marketer", app)
+    assert menu(client, "/admin/campaigns/campaign/") == MARKETER_MENU
+    page = client.get("/admin/campaigns/campaign/").text
+    assert re.search(r'id="nav-sidebar".*>Audience</a>.*>Messaging</a>.*>Data</a>', page, re.S)
+
+
+def test_a_section_has_a_page_of_its_own_for_the_roles_that_see_it(role_client, app):
+    marketer, admin = role_client("Marketer", app), role_client("Admin", app)
+    response = marketer.get("/admin/section/data/")
+    assert response.status_code == 200
+    assert [app["name"] for app in response.context["app_list"]] == ["Data"]
+    assert 'href="/admin/events/eventtype/"' in response.text
+    assert marketer.get("/admin/section/settings/").status_code == 404
+    assert admin.get("/admin/section/settings/").status_code == 200
+    assert admin.get("/admin/section/internal/").status_code == 404
+    assert admin.get("/admin/section/nonsense/").status_code == 404
+
+
+def test_an_apps_own_page_lists_its_models_without_the_internal_ones(role_client, app):
+    client = role_client("Marketer", app)
+    response = client.get("/admin/events/")
+    assert response.status_code == 200
+    listed = [model["admin_url"] for model in response.context["app_list"][0]["models"]]
+    assert "/admin/events/contacteventstats/" not in listed
+    assert "/admin/events/eventtype/" in listed
+    assert client.get("/admin/django_celery_beat/").status_code == 404
+
+
+def test_the_header_links_the_api_docs_instead_of_a_missing_site(role_client, client, app):
+    page = role_client("Marketer", app).get("/admin/").text
+    assert "View site" not in page
+    assert re.search(r'<a href="/api/v1/docs">API docs</a>', page)
+    assert client.get("/api/v1/docs").status_code == 200
+
+
 @pytest.mark.parametrize("role", ["Marketer", "Admin"])
 def test_no_link_on_a_page_the_role_sees_gives_a_403_or_a_500(role_client, two_apps, role):
     app, _ = two_apps
@@ -88,7 +157,7 @@ def test_no_link_on_a_page_the_role_sees_gives_a_403_or_a_500(role_client, two_a
     assert {url: status for url, (status, _) in pages.items() if status >= 400} == {}
     assert [url for url, (_, text) in pages.items() if "theirs" in text] == []
     paths = {url.split("?")[0] for url in pages}
-    assert menu(role_client(role, app, username=f"{role}-2")) <= paths
+    assert pages_of(menu(role_client(role, app, username=f"{role}-2"))) <= paths
     assert len([url for url in pages if "/change/" in url]) >= 8  # past the lists
     assert len([url for url in pages if "?" in url]) >= 20  # filters and sort orders
 

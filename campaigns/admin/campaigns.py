@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from campaigns.admin.forms import CampaignForm
 from campaigns.admin.preview import preview_response
+from campaigns.admin.send_event import CampaignSendEventMixin
 from campaigns.models import Campaign
 from campaigns.selectors import (
     campaign_activity,
@@ -27,10 +28,13 @@ from campaigns.selectors import (
     push_policy_get,
 )
 from campaigns.services.campaigns import (
+    SENT_BROADCAST,
+    broadcast_was_sent,
     campaign_activate,
     campaign_archive,
     campaign_create,
     campaign_delete,
+    campaign_duplicate,
     campaign_pause,
     campaign_update,
 )
@@ -43,7 +47,7 @@ LOG_PAGE_SIZE = 20
 
 
 @admin.register(Campaign)
-class CampaignAdmin(BeaconModelAdmin):
+class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
     form = CampaignForm
     list_display = ["name", "kind", "status", "audience_segment", "activated_at", "app"]
     list_filter = [AppFilter, "status", "kind"]
@@ -64,6 +68,12 @@ class CampaignAdmin(BeaconModelAdmin):
     ]
 
     # The editor ---------------------------------------------------------------------------
+    def has_change_permission(self, request, obj=None) -> bool:
+        """A sent broadcast is shown read-only, like to a user who may not change it."""
+        if obj is not None and broadcast_was_sent(campaign=obj):
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
             return self.READ_ONLY_FIELDSETS  # the campaign's own fields, shown as they are
@@ -189,6 +199,7 @@ class CampaignAdmin(BeaconModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _page(self, request, campaign: Campaign) -> dict:
+        sent = broadcast_was_sent(campaign=campaign)
         bucket = "day" if request.GET.get("activity") == "day" else "hour"
         activity = campaign_activity(campaign=campaign, now=timezone.now(), bucket=bucket)
         label = "%d %b" if bucket == "day" else "%d %b %H:00"
@@ -206,6 +217,10 @@ class CampaignAdmin(BeaconModelAdmin):
             },
             "log_page": log.get_page(request.GET.get("log_page")),
             "log_url": reverse("admin:campaigns_delivery_changelist") + f"?campaign={campaign.pk}",
+            "sent_notice": f"{SENT_BROADCAST.capitalize()}." if sent else "",
+            # Pausing or resuming a sent broadcast's remaining pushes is not editing it.
+            "may_set_status": super().has_change_permission(request, campaign),
+            "may_duplicate": self.has_add_permission(request),
         }
 
     # Activate, pause, preview -------------------------------------------------------------
@@ -216,6 +231,7 @@ class CampaignAdmin(BeaconModelAdmin):
         return [
             view(self.activate_view, "<int:object_id>/activate/", "campaigns_campaign_activate"),
             view(self.pause_view, "<int:object_id>/pause/", "campaigns_campaign_pause"),
+            view(self.duplicate_view, "<int:object_id>/duplicate/", "campaigns_campaign_duplicate"),
             view(self.preview_view, "preview/<int:app_id>/", "campaigns_campaign_preview"),
             *super().get_urls(),
         ]
@@ -230,7 +246,7 @@ class CampaignAdmin(BeaconModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         campaign = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_change_permission(request, campaign):
+        if not super().has_change_permission(request, campaign):  # a sent broadcast's too
             raise PermissionDenied
         try:
             service(campaign=campaign)
@@ -239,6 +255,25 @@ class CampaignAdmin(BeaconModelAdmin):
         else:
             self.message_user(request, f"{campaign.name} {done}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[object_id]))
+
+    def duplicate_view(self, request, object_id):
+        """A draft copy of the campaign, opened in the editor."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            copy = campaign_duplicate(campaign=campaign)
+        except ValidationError as exc:
+            self.message_user(request, f"Not duplicated: {error_text(exc)}", messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:campaigns_campaign_change", args=[object_id])
+            )
+        self.message_user(
+            request, f"{copy.name}: a draft copy of {campaign.name}, to edit.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[copy.pk]))
 
     def preview_view(self, request, app_id):
         if request.method != "POST":

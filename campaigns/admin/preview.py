@@ -26,8 +26,9 @@ MESSAGE_FIELDS = (*TEMPLATE_FIELDS, "icon", "image")
 def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
     """200 {"preview", "contact", "samples"}, or 400 {"errors": {field: [reason]}, "samples"}.
     The fields are the editor's: title, body, url, icon, image, the button rows (buttons-id,
-    buttons-title, buttons-action, buttons-target), trigger_event, and preview_contact ("#12",
-    an external id or an email) and preview_event (an event id)."""
+    buttons-title, buttons-action, buttons-target), kind and trigger_event (which params an event
+    is known to carry), and preview_contact ("#12", an external id or an email) and
+    preview_event (an event id). The preview's "warnings" name the variables that render empty."""
     data = request.POST
     message = {field: data.get(field, "") for field in MESSAGE_FIELDS}
     errors = template_errors(**{field: message[field] for field in TEMPLATE_FIELDS})
@@ -45,7 +46,12 @@ def preview_response(request: HttpRequest, *, app: App) -> JsonResponse:
         return JsonResponse({"errors": errors, **shown}, status=400)
     try:
         preview = campaign_preview(
-            campaign=Campaign(app=app, **message),
+            campaign=Campaign(
+                app=app,
+                kind=data.get("kind", ""),
+                trigger_event=data.get("trigger_event", ""),
+                **message,
+            ),
             contact=contact,
             event_params=event.params if event else None,
         )

@@ -212,6 +212,11 @@ class CampaignPreviewOutputSerializer(serializers.Serializer):
     buttons = PreviewButtonSerializer(
         many=True, help_text="Rendered; one whose title renders empty is left out, as in sends"
     )
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="One per variable the templates read that this contact and event lack "
+        '(it renders empty): "event.params.x is not known: it will render empty"',
+    )
 
 
 class CampaignTestInputSerializer(CampaignPreviewInputSerializer):

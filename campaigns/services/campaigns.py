@@ -1,5 +1,5 @@
-"""Writing campaigns: create, update, activate, pause, archive. Every change to what is active
-re-syncs which event types ingest must mark for the trigger matcher."""
+"""Writing campaigns: create, update, duplicate, activate, pause, archive. Every change to what is
+active re-syncs which event types ingest must mark for the trigger matcher."""
 
 from __future__ import annotations
 
@@ -54,12 +54,31 @@ def campaign_create(*, app: App, **fields) -> Campaign:
     return _save(campaign, fields)
 
 
+SENT_BROADCAST = "this broadcast has been sent; duplicate it to send again"
+
+
 def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
     if campaign.status == Campaign.Status.ARCHIVED:
         raise ValidationError({"status": ["an archived campaign can't be changed"]})
-    if campaign.kind == Campaign.Kind.BROADCAST and campaign.fanned_out_at is not None:
-        raise ValidationError({"status": ["this broadcast has already been sent"]})
+    if broadcast_was_sent(campaign=campaign):
+        raise ValidationError({"status": [SENT_BROADCAST]})
     return _save(campaign, fields)
+
+
+def broadcast_was_sent(*, campaign: Campaign) -> bool:
+    """A broadcast that went out is the record of what its audience got: it is not edited."""
+    return campaign.kind == Campaign.Kind.BROADCAST and campaign.fanned_out_at is not None
+
+
+def campaign_duplicate(*, campaign: Campaign) -> Campaign:
+    """A draft with the campaign's message, audience, trigger and rules, named "<name> (copy)".
+    A broadcast's copy has no send time (the original's has passed): it goes out when
+    activated, unless one is set."""
+    fields = {name: getattr(campaign, name) for name in EDITABLE_FIELDS}
+    name_length = Campaign._meta.get_field("name").max_length
+    fields["name"] = f"{campaign.name[: name_length - len(' (copy)')]} (copy)"
+    fields["send_at"] = None
+    return campaign_create(app=campaign.app, **fields)
 
 
 def _save(campaign: Campaign, fields: dict) -> Campaign:

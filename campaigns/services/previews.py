@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from campaigns.buttons import button_templates, buttons_rendered
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_attribute_types
 from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
-from campaigns.services.templates import templates_render
+from campaigns.services.templates import templates_render, templates_unknown_variables
 from campaigns.signals import test_push_scheduled
 from contacts.models import Contact
 
@@ -21,20 +22,33 @@ def campaign_preview(
     *, campaign: Campaign, contact: Contact | None, event_params: dict | None
 ) -> dict:
     """The message as the contact would get it: title, body, url, icon, image, and buttons
-    (each {"id", "title", "action", "url"?}, as the mobile payloads carry them)."""
+    (each {"id", "title", "action", "url"?}, as the mobile payloads carry them); and a warning
+    for each variable the templates read that these values don't have (it renders empty)."""
     message = {"title": campaign.title, "body": campaign.body, "url": campaign.url}
-    text = templates_render(
-        {**message, **button_templates(campaign.buttons)},
+    templates = {**message, **button_templates(campaign.buttons)}
+    text = templates_render(templates, contact=contact, event_params=event_params)
+    buttons = [button.as_data() for button in buttons_rendered(campaign.buttons, text)]
+    unknown = templates_unknown_variables(
+        templates,
         contact=contact,
         event_params=event_params,
+        event_attributes=_trigger_attributes(campaign),
     )
-    buttons = [button.as_data() for button in buttons_rendered(campaign.buttons, text)]
     return {
         **{field: text[field] for field in message},
         "icon": campaign.icon,
         "image": campaign.image,
         "buttons": buttons,
+        "warnings": [f"{path} is not known: it will render empty" for path in unknown],
     }
+
+
+def _trigger_attributes(campaign: Campaign) -> list[str]:
+    """The params the trigger's events are known to carry; only an event-triggered campaign's
+    messages see an event."""
+    if campaign.kind != Campaign.Kind.EVENT or not campaign.trigger_event:
+        return []
+    return list(campaign_attribute_types(app=campaign.app, event_name=campaign.trigger_event))
 
 
 def campaign_send_test(

@@ -319,6 +319,7 @@ def _message(row: Delivery) -> PushMessage:
             "open_url": settings.BEACON_PUBLIC_URL.rstrip("/") + OPEN_REPORT_PATH,
             "open_token": row.open_token,
             "campaign_id": campaign.pk,
+            "delivery_id": row.pk,  # for an app that reports the open as an event
         },
     )
 
@@ -405,7 +406,7 @@ def _apply_failure(row, own, outcome: SendOutcome, now, report) -> list[BuiltinE
         error = f"gave up after {row.attempts} attempts: {error}"
     _update(row, own, status=Delivery.Status.FAILED, claim=None, last_error=error)
     report.outcomes["failed"] += 1
-    params = {"campaign_id": row.campaign_id, "delivery_id": row.pk, "error": error[:200]}
+    params = {"campaign_id": row.campaign_id, "delivery_id": row.pk, "reason": error[:200]}
     recorded = [_event(row, catalog.NOTIFICATION_FAILED, params, now)]
     if outcome.kind == Outcome.GONE:
         key = str(row.pk)

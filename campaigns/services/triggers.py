@@ -96,7 +96,7 @@ def _matching_event_ids(campaign: Campaign, events, names, now) -> set[int]:
     ids = {e.pk for e in candidates}
     if campaign.trigger_where:
         tree = {"type": "event", "event": campaign.trigger_event}
-        context = segment_context(campaign.app, tree)
+        context = segment_context(campaign.app, tree, at=now)
         queryset = Event.objects.filter(pk__in=ids)
         filtered = apply_where(queryset, campaign.trigger_event, campaign.trigger_where, context)
         ids = set(filtered.values_list("pk", flat=True))

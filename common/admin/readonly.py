@@ -37,3 +37,11 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # A row's link leads to its model's own admin page: offered only to whoever that page
+        # lets in (an internal table's is for superusers). The instance is made per request.
+        if self.show_change_link and self.has_registered_model:
+            registered = self.admin_site.get_model_admin(self.model)
+            self.show_change_link = registered.has_view_or_change_permission(request)
+        return super().get_formset(request, obj, **kwargs)

@@ -25,6 +25,10 @@ class PostgreSQL:
     advisory_locks = True
     greatest, least, true = "GREATEST", "LEAST", "true"
     jit_off_sql = "SET LOCAL jit = off"  # until the transaction ends
+    # A statement grouping ~100,000 rows (an insight split by a param) hashes and sorts them in
+    # memory rather than in temporary files (stock work_mem is 4 MB): bench/insights.py, 1.23 s
+    # -> 0.84 s.
+    wide_grouping_sql = "SET LOCAL work_mem = '64MB'"
     # A SELECT of one column `id` from one parameter, id_list(ids): the statement text stays
     # the same whatever the number of ids.
     id_rows_sql = "SELECT unnest(%s::bigint[]) AS id"
@@ -74,6 +78,7 @@ class SQLite:
     advisory_locks = False  # none needed: one writer at a time (IMMEDIATE transactions)
     greatest, least, true = "MAX", "MIN", "1"
     jit_off_sql = None  # no JIT compiler to turn off
+    wide_grouping_sql = None  # no per-statement memory limit to raise
     id_rows_sql = "SELECT value AS id FROM json_each(%s)"
 
     def id_list(self, ids: Iterable[int]) -> str:

@@ -15,7 +15,8 @@ from django.db import transaction
 MARKETER = "Marketer"
 ADMIN = "Admin"
 
-# Contacts, segments and campaigns to work with; the event catalog and delivery log to read.
+# Contacts, segments, campaigns and the dashboard's charts to work with; the event catalog and
+# delivery log to read.
 MARKETER_PERMISSIONS = [
     "contacts.view_contact",
     "contacts.change_contact",
@@ -32,11 +33,14 @@ MARKETER_PERMISSIONS = [
     "campaigns.add_campaign",
     "campaigns.change_campaign",
     "campaigns.view_delivery",
+    "dashboard.view_insight",
+    "dashboard.add_insight",
+    "dashboard.change_insight",
 ]
 
-# Also the app's set-up: apps, API keys, mapping rules, the segmentation allowlist and attribute
-# types, the push policy, the VAPID keys (shared by all apps), the mobile push services'
-# credentials; and deleting what marketers build.
+# Also the app's set-up: apps, API keys, mapping rules, the segmentation allowlist, event types
+# declared ahead and attribute types, the push policy, the VAPID keys (shared by all apps), the
+# mobile push services' credentials; and deleting what marketers build.
 ADMIN_PERMISSIONS = [
     *MARKETER_PERMISSIONS,
     "contacts.view_app",
@@ -49,11 +53,13 @@ ADMIN_PERMISSIONS = [
     "contacts.add_identifierrule",
     "contacts.change_identifierrule",
     "contacts.delete_identifierrule",
+    "events.add_eventtype",  # declaring one ahead of its first event
     "events.change_eventtype",
     "events.add_eventattribute",
     "events.change_eventattribute",
     "segments.delete_segment",
     "campaigns.delete_campaign",
+    "dashboard.delete_insight",
     "campaigns.view_pushpolicy",
     "campaigns.change_pushpolicy",
     "campaigns.view_vapidkeypair",

@@ -1,21 +1,25 @@
-"""Event types: the listing with counts and the segmentation cap, enabling segmentation, and
-declaring attribute types."""
+"""Event types: the listing with counts and the segmentation cap, declaring a type ahead of its
+first event, enabling segmentation, and declaring attribute types."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api_fields import JsonTypesMixin
+from common.api_fields import JsonTypesMixin, NulFreeJSONField
 from config.api import Pagination, validated
 from events.attributes import TYPES
 from events.filters import EventTypeFilter
 from events.models import EventAttribute, EventType
 from events.selectors import event_type_get, event_type_list, event_type_segmentation_usage
-from events.services.event_types import event_attribute_declare, event_type_set_segmentation
+from events.services.event_types import (
+    event_attribute_declare,
+    event_type_create,
+    event_type_set_segmentation,
+)
 
 TYPE_CHOICE_ERROR = f"must be one of {', '.join(TYPES)}"
 
@@ -23,7 +27,7 @@ TYPE_CHOICE_ERROR = f"must be one of {', '.join(TYPES)}"
 class EventAttributeOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = EventAttribute
-        fields = ["id", "name", "type", "declared"]
+        fields = ["id", "name", "type", "is_array", "declared"]
         read_only_fields = fields
 
 
@@ -56,16 +60,54 @@ class EventTypeUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     segmentation_enabled = serializers.BooleanField(help_text="Capped per app")
 
 
+IS_ARRAY_HELP = "Each value is an array of the type (string, number, boolean or date)"
+
+
 class EventAttributeCreateInputSerializer(JsonTypesMixin, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(
         choices=EventAttribute.Type.choices, error_messages={"invalid_choice": TYPE_CHOICE_ERROR}
     )
+    is_array = serializers.BooleanField(default=False, help_text=IS_ARRAY_HELP)
 
 
 class EventAttributeUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     type = serializers.ChoiceField(
         choices=EventAttribute.Type.choices, error_messages={"invalid_choice": TYPE_CHOICE_ERROR}
+    )
+    is_array = serializers.BooleanField(
+        required=False, help_text=f"{IS_ARRAY_HELP}; unchanged if left out"
+    )
+
+
+class EventAttributeDeclarationSerializer(serializers.Serializer):
+    """One attribute of an event type declared ahead. Errors name the item by its index from 0:
+    {"attributes.1.type": ["must be one of ..."]}."""
+
+    name = serializers.CharField(max_length=255, help_text="The param's name, as events send it")
+    type = serializers.ChoiceField(
+        choices=EventAttribute.Type.choices, help_text="Values of it are coerced to this type"
+    )
+    is_array = serializers.BooleanField(required=False, default=False, help_text=IS_ARRAY_HELP)
+
+
+@extend_schema_field(EventAttributeDeclarationSerializer(many=True))
+class AttributeDeclarationsField(NulFreeJSONField):
+    """Any JSON: the service checks the declarations and names each error by its item."""
+
+
+class EventTypeCreateInputSerializer(JsonTypesMixin, serializers.Serializer):
+    """An event type declared before its first event: the first event of that name is typed by
+    the declared attributes. It is not enabled for segmentation until someone enables it."""
+
+    name = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,  # the name is what clients will send, exactly
+        help_text="As the tracking API takes it: no *, + or |, no leading @; not taken in the app",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    attributes = AttributeDeclarationsField(
+        required=False, default=list, help_text="Each param's type, before any event sends it"
     )
 
 
@@ -100,6 +142,17 @@ class EventTypeListView(generics.ListAPIView):
         response.data.update(event_type_segmentation_usage(app=self.request.user.app))
         return response
 
+    @extend_schema(
+        request=EventTypeCreateInputSerializer, responses={201: EventTypeOutputSerializer}
+    )
+    def post(self, request):
+        """Declare an event type before its first event, with its attributes' types."""
+        app = request.user.app
+        data = validated(EventTypeCreateInputSerializer, request.data)
+        event_type = event_type_create(app=app, **data)
+        created = event_type_get(app=app, event_type_id=event_type.pk)  # with its counts
+        return Response(EventTypeOutputSerializer(created).data, status=status.HTTP_201_CREATED)
+
 
 class EventTypeDetailView(APIView):
     @extend_schema(responses={200: EventTypeOutputSerializer})
@@ -131,6 +184,7 @@ class EventAttributeListView(APIView):
             event_type=event_type,
             name=serializer.validated_data["name"],
             type_=serializer.validated_data["type"],
+            is_array=serializer.validated_data["is_array"],
         )
         return Response(
             EventAttributeOutputSerializer(attribute).data, status=status.HTTP_201_CREATED
@@ -149,7 +203,11 @@ class EventAttributeDetailView(APIView):
             raise NotFound("no such attribute")
         serializer = EventAttributeUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         attribute = event_attribute_declare(
-            event_type=event_type, name=attribute.name, type_=serializer.validated_data["type"]
+            event_type=event_type,
+            name=attribute.name,
+            type_=data["type"],
+            is_array=data.get("is_array", attribute.is_array),
         )
         return Response(EventAttributeOutputSerializer(attribute).data)

@@ -10,6 +10,7 @@ output shapes.
 from __future__ import annotations
 
 from django.core.validators import MaxLengthValidator, RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -80,7 +81,8 @@ def _published(spec: InputField) -> serializers.Field:
 
 
 class EventInputSerializer(serializers.Serializer):
-    """One event, and the key if it is not in the Authorization header."""
+    """One event, and the key if it is not in the Authorization header. Any other field is
+    refused, with the field it most likely means (`name`: event_name, `data`: params, ...)."""
 
     # The event's fields are events.validation.INPUT_FIELDS (get_fields); these two are read by
     # contacts.api.auth, not by the event's validation (and refused unless text).
@@ -92,7 +94,8 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class EventBatchInputSerializer(serializers.Serializer):
-    """Events, each stored or refused on its own, and the key if it is not in the header."""
+    """Events, each stored or refused on its own, and the key if it is not in the header. An
+    event's unknown field is its error in `results`; the batch's own, a 400."""
 
     # Items are any JSON: one that is not a valid EventInput is not a bad request but gets its
     # error in `results` while the others are stored (a poison event must not block a sender).
@@ -107,6 +110,22 @@ class EventBatchInputSerializer(serializers.Serializer):
     )
     tenant_id = serializers.CharField(required=False, help_text="With api_key: body auth")
     api_key = serializers.CharField(required=False, help_text="Instead of the Bearer header")
+
+
+class ClosedEventInputScheme(OpenApiSerializerExtension):
+    """Publishes that the tracking API refuses any field it doesn't know (a 400 naming it):
+    `additionalProperties: false`. This class only, not its subclasses: the test-event tool's
+    body takes the fields it names and leaves the others."""
+
+    target_class = EventInputSerializer
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+class ClosedEventBatchInputScheme(ClosedEventInputScheme):
+    target_class = EventBatchInputSerializer
 
 
 class EventAcceptedSerializer(serializers.Serializer):

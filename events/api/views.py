@@ -18,9 +18,17 @@ from events.api.serializers import (
     batch_item_payload,
 )
 from events.services.ingest import events_ingest
-from events.validation import MAX_BATCH, NUL, NUL_REASON
+from events.validation import (
+    BODY_AUTH_FIELDS,
+    MAX_BATCH,
+    NUL,
+    NUL_REASON,
+    unknown_field_errors,
+)
 
-BODY_AUTH_FIELDS = ("api_key", "tenant_id")  # read by contacts.api.auth, if they are strings
+# A batch's own fields (each event's are checked by events.validation), and Segment's name.
+BATCH_FIELDS = frozenset({"events", *BODY_AUTH_FIELDS})
+FOREIGN_BATCH_FIELDS = {"batch": "events"}
 
 
 class _IngestView(APIView):
@@ -91,7 +99,17 @@ class EventBatchView(_IngestView):
 
     @extend_schema(request=EventBatchInputSerializer, responses={200: EventBatchResultSerializer})
     def post(self, request):
-        events = request.data.get("events") if isinstance(request.data, dict) else None
+        data = request.data if isinstance(request.data, dict) else {}
+        if unknown := data.keys() - BATCH_FIELDS:
+            raise ValidationFailed(
+                unknown_field_errors(
+                    unknown,
+                    known=BATCH_FIELDS,
+                    foreign=FOREIGN_BATCH_FIELDS,
+                    otherwise="unknown field",
+                )
+            )
+        events = data.get("events")
         if not isinstance(events, list) or not events:
             raise ValidationFailed({"events": ["must be a non-empty list of events"]})
         if len(events) > MAX_BATCH:

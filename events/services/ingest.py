@@ -8,7 +8,8 @@ Per batch, whatever its size, the work is a fixed number of statements (see docs
    registered);
 4. type the params (declared, prefixed or discovered attribute types);
 5. resolve each event's contact and register its device (prefetched in two SELECTs), adding the
-   built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause;
+   built-in @APP_OPEN / @OPT_IN / @OPT_OUT events these cause (a session start of a stored contact
+   reads when it was last sent a notification: one more SELECT, see sessions.py);
 6. insert new contacts and devices, the events (one multi-row INSERT), the per-contact stats
    (one upsert), and the touched contacts' last-seen fields (one UPDATE); then the in-transaction
    subscribers (events/hooks.py: campaigns' trigger marks) write their marks of the new events;
@@ -26,12 +27,15 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import orjson
 from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common import metrics
@@ -40,16 +44,22 @@ from contacts.models import App, Contact
 from contacts.services.devices import DeviceRegistry
 from contacts.services.identity import IdentityResolver
 from events import catalog
-from events.attributes import coerce, infer_type, prefix_type
+from events.formats import (
+    ElementError,
+    discovered_format,
+    ignored_reader,
+    is_ignored,
+    value_reader,
+)
 from events.hooks import StoredEvent, events_stored
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
 from events.services.schema import schema_get, schema_read
+from events.services.sessions import SESSION_GAP, session_subtypes
 from events.services.stats import EventStats
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
-SESSION_GAP = timedelta(minutes=30)
 # EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
 # queue on the same hot row.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -208,14 +218,18 @@ class _Batch:
     def __init__(self, app: App, now: datetime, forced_contact: Contact | None):
         self.app = app
         self.now = now
+        self.zone = ZoneInfo(app.timezone)  # where a date-only param's day starts
         self.forced_contact = forced_contact
         self.devices = DeviceRegistry(app)
         self.resolver = IdentityResolver(app, device_owner=self.devices.owner)
         self.types: dict[str, EventType] = {}
         self.attributes: dict[tuple[int, str], EventAttribute] = {}
         self.new_attributes: list[EventAttribute] = []
+        # (type id, param) -> how its values are read, for attributes known to the batch
+        self.readers: dict[tuple[int, str], Callable] = {}
         self.rows: list[_Row] = []
         self.touched: dict[int, Contact] = {}
+        self.session_starts: list[_Row] = []  # the @APP_OPEN rows, their subtype still to set
         self.stored_contacts: dict[int, tuple] = {}  # id(contact) -> its columns as loaded
 
     def run(self, items: dict[int, EventInput], results: dict[int, IngestResult]) -> None:
@@ -334,21 +348,46 @@ class _Batch:
     def _typed(self, event_type: EventType, params: dict):
         typed, discovered, errors = {}, [], {}
         for name, value in params.items():
-            attribute = self.attributes.get((event_type.pk, name))
-            if attribute is None and not any(a.name == name for a in discovered):
-                type_ = prefix_type(name) or infer_type(value)
-                if type_ is None:  # a null tells nothing about the type yet
-                    typed[name] = None
-                    continue
-                attribute = EventAttribute(event_type=event_type, name=name, type=type_)
-                discovered.append(attribute)
-            elif attribute is None:
-                attribute = next(a for a in discovered if a.name == name)
+            read = self.readers.get((event_type.pk, name)) or self._reader(
+                event_type, name, value, discovered
+            )
+            if read is None:  # a null tells nothing about the type yet
+                typed[name] = None
+                continue
             try:
-                typed[name] = coerce(value, attribute.type, integer=name.startswith("int_"))
+                typed[name] = read(value)
+            except ElementError as exc:
+                errors[f"params.{name}[{exc.index}]"] = [str(exc)]
             except ValueError as exc:
                 errors[f"params.{name}"] = [str(exc)]
         return typed, discovered, errors
+
+    def _reader(self, event_type: EventType, name: str, value, discovered: list):
+        """How to read a param that has no reader yet. A known attribute's or an ignore_ param's
+        is kept for the batch (its prefix is looked up once, not per value); that of an attribute
+        this event discovers (appended to `discovered`) is not, as the attribute is registered
+        only if the event is accepted. None: a null of a new attribute."""
+        key = (event_type.pk, name)
+        if is_ignored(name):
+            self.readers[key] = ignored_reader
+            return ignored_reader
+        attribute = self.attributes.get(key)
+        known = attribute is not None  # stored, or registered by an accepted event
+        if not known:
+            builtin = catalog.BUILT_IN_ATTRIBUTES.get(event_type.name, {}).get(name)
+            found = (builtin, False) if builtin else discovered_format(name, value)
+            if found is None:
+                return None
+            attribute = EventAttribute(
+                event_type=event_type, name=name, type=found[0], is_array=found[1]
+            )
+            discovered.append(attribute)
+        read = value_reader(
+            name=name, type_=attribute.type, is_array=attribute.is_array, timezone=self.zone
+        )
+        if known:
+            self.readers[key] = read
+        return read
 
     # 5. Contacts, devices and built-in events ------------------------------------------------
     def _resolve_contacts(self, items, results) -> None:
@@ -383,6 +422,7 @@ class _Batch:
             )
             if item.device_token:
                 self._register_device(contact, item)
+        self._set_session_subtypes()
 
     def _mapped_tokens(self, items) -> list[str]:
         """Tokens named by a PushToken-style rule param (only read for events without a user id)."""
@@ -401,7 +441,7 @@ class _Batch:
         """Add @APP_OPEN when the contact's previous activity is older than 30 minutes."""
         last_seen = contact.last_seen_at
         if last_seen is None or item.occurred_at - last_seen > SESSION_GAP:
-            self._add_builtin(contact, catalog.APP_OPEN, {}, item)
+            self.session_starts.append(self._add_builtin(contact, catalog.APP_OPEN, {}, item))
         if last_seen is None or item.occurred_at > last_seen:
             contact.last_seen_at = item.occurred_at
         if contact.first_seen_at is None or item.occurred_at < contact.first_seen_at:
@@ -410,6 +450,17 @@ class _Batch:
             if value := getattr(item, field_name):
                 setattr(contact, field_name, value)
         self.touched[id(contact)] = contact
+
+    def _set_session_subtypes(self) -> None:
+        """Influenced or natural (sessions.py), once every session start of the batch is known:
+        a batch in which no stored contact's session starts reads nothing more."""
+        if not self.session_starts:
+            return
+        starts = [(row.contact.pk, row.occurred_at) for row in self.session_starts]
+        for row, subtype in zip(
+            self.session_starts, session_subtypes(app_id=self.app.pk, starts=starts), strict=True
+        ):
+            row.params["subtype"] = subtype
 
     def _register_device(self, contact: Contact, item: EventInput) -> None:
         changes = self.devices.register(
@@ -429,18 +480,18 @@ class _Batch:
             name = catalog.OPT_IN if change.kind == "opt_in" else catalog.OPT_OUT
             self._add_builtin(change.contact, name, {"subtype": change.subtype}, item)
 
-    def _add_builtin(self, contact: Contact, name: str, params: dict, item: EventInput) -> None:
+    def _add_builtin(self, contact: Contact, name: str, params: dict, item: EventInput) -> _Row:
         fingerprint = _derived_fingerprint(item.fingerprint, name, params.get("subtype", ""))
-        self.rows.append(
-            _Row(
-                contact,
-                self.types[name],
-                item.occurred_at,
-                params,
-                fingerprint,
-                session_id=item.session_id,
-            )
+        row = _Row(
+            contact,
+            self.types[name],
+            item.occurred_at,
+            params,
+            fingerprint,
+            session_id=item.session_id,
         )
+        self.rows.append(row)
+        return row
 
     # 6. Writes -------------------------------------------------------------------------------
     def _insert_events(self) -> list[tuple[StoredEvent, _Row]]:
@@ -504,6 +555,7 @@ class _Batch:
             if t.last_seen_at is None or t.last_seen_at < threshold
         ]
         if stale:
+            # A type never seen yet (from the catalog, or declared ahead) gets its first time too.
             EventType.objects.filter(
                 Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
-            ).update(last_seen_at=self.now)
+            ).update(last_seen_at=self.now, first_seen_at=Coalesce("first_seen_at", self.now))

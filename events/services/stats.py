@@ -16,6 +16,7 @@ import math
 import sys
 from datetime import datetime
 
+from events.attributes import IGNORED_PREFIX
 from events.services import bulk_sql
 
 MAX_TOTAL = sys.float_info.max
@@ -39,7 +40,7 @@ class EventStats:
             entry[2] += 1
         for name, value in params.items():
             number = _number(value)
-            if number is None:
+            if number is None or name.startswith(IGNORED_PREFIX):
                 continue
             numbers = self._numbers.get(key := (contact_id, type_id, name))
             if numbers is None:

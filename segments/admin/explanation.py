@@ -19,6 +19,8 @@ OPS = {
 FILTER_OPS = {
     "contains": "contains",
     "not_contains": "does not contain",
+    "contains_any": "contains any of",
+    "not_contains_any": "contains none of",
     "starts_with": "starts with",
     "in": "is one of",
     "not_in": "is none of",
@@ -176,7 +178,13 @@ def _filter(spec: dict) -> str:
         return FILTER_OPS[op]
     if op == "between":
         return f"is between {value[0]} and {value[1]}"
-    if op in ("in", "not_in"):
+    if op in ("within", "not_within"):
+        negation = "not " if op == "not_within" else ""
+        return f"is {negation}within {value['km']} km of {value['lat']}, {value['lon']}"
+    if op in ("within_last", "within_next"):
+        which = op.removeprefix("within_")
+        return f"is today or in the {which} {_units(value['amount'], value['unit'])}"
+    if op in ("in", "not_in", "contains_any", "not_contains_any"):
         return f"{FILTER_OPS[op]} {', '.join(str(item) for item in value)}"
     return f"{FILTER_OPS.get(op, _op(op))} {value}"
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from common.db.dialect import dialect
 from contacts.models import App, Contact
+from events.attributes import format_instant
 from segments.conditions.compiler import CompileContext, compile_node, segment_context
 from segments.conditions.parameters import CONTACTS, ContactIds, Slot, id_rows_param
 
@@ -103,8 +104,11 @@ class CompiledTree:
                 return param
             if param is CONTACTS:
                 return contacts
-            recipe, position = param.key
-            return adapt(moments[recipe][position])
+            # (recipe, position), or (recipe, position, "text") for a bound compared with
+            # the fixed-width UTC text of a date in params (CompileContext.day_bound_texts)
+            recipe, position, *as_text = param.key
+            moment = moments[recipe][position]
+            return format_instant(moment) if as_text else adapt(moment)
 
         return [value(param) for param in self.params]
 

@@ -41,17 +41,32 @@ from django.db.models import (
 
 from contacts.models import App, Device
 from events.attributes import format_instant
+from events.formats import kind
 from events.models import ContactEventStats, ContactParamStats, Event, EventType
-from segments.conditions.parameters import ContactIds, Instant
-from segments.conditions.periods import period_bounded, period_interval, streak_intervals
-from segments.conditions.predicates import JsonValue, Predicate, text_column
+from segments.conditions.geo import circle
+from segments.conditions.parameters import ContactIds, Instant, Slot
+from segments.conditions.periods import (
+    DAY_OPERATORS,
+    date_bounds,
+    names_days,
+    period_bounded,
+    period_interval,
+    streak_intervals,
+)
+from segments.conditions.predicates import (
+    ArrayPredicate,
+    GeoWithin,
+    JsonValue,
+    Predicate,
+    text_column,
+)
 from segments.conditions.tree import (
     CONTACT_DATE_FIELDS,
     CONTACT_TEXT_FIELDS,
     count_spec,
     event_names,
+    filter_type,
     segment_ids,
-    value_type,
 )
 
 TRUE = Q(pk__isnull=False)
@@ -91,6 +106,10 @@ class CompileContext:
     recipes: list[Callable[[datetime, ZoneInfo], list[datetime | None]]] = field(
         default_factory=list
     )
+    # (now, timezone) when the filters are applied at one known moment (explain, campaign
+    # triggers: plain querysets, never compiled): a date filter naming days then gets its
+    # bounds at once instead of open parameters.
+    at: tuple[datetime, ZoneInfo] | None = None
 
     def moments(self, recipe, present: list[bool]) -> list[Instant | None]:
         """Open parameters for the moments `recipe(now, tz)` computes, None where `present` says
@@ -112,14 +131,36 @@ class CompileContext:
         moments = self.moments(recipe, [True] * (2 * periods))
         return list(zip(moments[::2], moments[1::2], strict=True))
 
+    def day_bounds(self, op: str, value) -> list[Instant]:
+        """The bounds of a date filter that names days (periods.date_bounds), as instants."""
+        count = 1 if DAY_OPERATORS[op] in ("<", ">=") else 2
+        return self.moments(lambda now, tz: date_bounds(op, value, now, tz), [True] * count)
+
+    def day_bound_texts(self, op: str, value) -> list:
+        """The same bounds as the fixed-width UTC text dates are stored as in params: open
+        Slots marked "text" (CompiledTree.bind formats them), or the texts at `at`."""
+        if self.at is not None:
+            return [format_instant(moment) for moment in date_bounds(op, value, *self.at)]
+        count = len(self.day_bounds(op, value))
+        index = len(self.recipes) - 1
+        return [Slot((index, position, "text")) for position in range(count)]
+
 
 def segment_context(
-    app: App, conditions: dict, contact_ids=None, *, trees: dict[int, dict] | None = None
+    app: App,
+    conditions: dict,
+    contact_ids=None,
+    *,
+    trees: dict[int, dict] | None = None,
+    at: datetime | None = None,
 ) -> CompileContext:
     """What compiling `conditions` needs: event type ids, attribute types, referenced trees.
-    `trees`: every segment's tree of the app, when the caller has them (spares a query)."""
+    `trees`: every segment's tree of the app, when the caller has them (spares a query).
+    `at`: the moment filters are applied at, for callers that filter querysets directly."""
     context = CompileContext(
-        app_id=app.pk, contact_ids=list(contact_ids) if contact_ids is not None else None
+        app_id=app.pk,
+        contact_ids=list(contact_ids) if contact_ids is not None else None,
+        at=(at, ZoneInfo(app.timezone)) if at is not None else None,
     )
     _load_segments(app, conditions, context, trees)
     every_tree = [conditions, *context.segments.values()]
@@ -127,12 +168,12 @@ def segment_context(
     if names:
         # One query: the types, each with its attributes (a type without any: one NULL row).
         rows = EventType.objects.filter(app=app, name__in=names).values_list(
-            "name", "pk", "attributes__name", "attributes__type"
+            "name", "pk", "attributes__name", "attributes__type", "attributes__is_array"
         )
-        for event_name, type_id, param, type_ in rows:
+        for event_name, type_id, param, type_, is_array in rows:
             context.type_ids[event_name] = type_id
             if param is not None:
-                context.attribute_types[(event_name, param)] = type_
+                context.attribute_types[(event_name, param)] = kind(type_, is_array)
     return context
 
 
@@ -192,25 +233,34 @@ def apply_where(
 ) -> QuerySet:
     for spec in filters or []:
         declared = context.attribute_types.get((event_name, spec["param"]))
-        events = events.filter(_param_predicate("params", spec, declared))
+        events = events.filter(_param_predicate("params", spec, declared, context))
     return events
 
 
-def _param_predicate(column: str, spec: dict, declared: str | None) -> Predicate:
+def _param_predicate(column: str, spec: dict, declared: str | None, context: CompileContext):
     """A filter on a JSON key typed by its attribute (a value of another type reads as missing);
-    an unknown key is typed by the filter's value, or, for exists / not_exists, any type."""
-    op = spec["op"]
-    if declared is not None:
-        type_ = declared
-    elif op in ("exists", "not_exists"):
+    an unknown key is typed by the filter (tree.filter_type), or, for exists / not_exists, any
+    type."""
+    op, value = spec["op"], spec.get("value")
+    if declared is None and op in ("exists", "not_exists"):
         type_ = "any"
     else:
-        type_ = value_type(spec.get("value"))
-    return Predicate(JsonValue(column, spec["param"], type_), op, _operand(spec, type_))
+        type_ = filter_type(declared, spec)
+    if type_ == "geoloc":  # within / not_within, or exists / not_exists: is it a location
+        area = circle(value["lat"], value["lon"], value["km"]) if "within" in op else None
+        return GeoWithin(column, spec["param"], area, negated=op.startswith("not_"))
+    if type_.endswith("[]"):
+        element = type_.removesuffix("[]")
+        read = JsonValue(column, spec["param"], "array")
+        return ArrayPredicate(read, op, _operand(value, element), element)
+    read = JsonValue(column, spec["param"], type_)
+    if type_ == "date" and names_days(op, value):
+        bounds = context.day_bound_texts(op, value)
+        return Predicate(read, DAY_OPERATORS[op], bounds if len(bounds) == 2 else bounds[0])
+    return Predicate(read, op, _operand(value, type_))
 
 
-def _operand(spec: dict, type_: str):
-    value = spec.get("value")
+def _operand(value, type_: str):
     if type_ == "date" and value is not None:
         if isinstance(value, list):
             return [format_instant(datetime.fromisoformat(v)) for v in value]
@@ -326,25 +376,31 @@ def _compile_streak(node: dict, context: CompileContext) -> Q:
 def _compile_contact(node: dict, context: CompileContext) -> Q:
     field_name, op, value = node["field"], node["op"], node.get("value")
     if field_name in CONTACT_DATE_FIELDS:
-        return _instant_q(CONTACT_DATE_FIELDS[field_name], op, value)
+        return _instant_q(CONTACT_DATE_FIELDS[field_name], op, value, context)
     if field_name in CONTACT_TEXT_FIELDS:
         if field_name == "email":
             value = [v.lower() for v in value] if isinstance(value, list) else _lower(value)
         return Q(Predicate(text_column(field_name), op, value))
     name = field_name.removeprefix("custom.")
     spec = {"param": name, "op": op, "value": value}
-    return Q(_param_predicate("custom_fields", spec, None))
+    return Q(_param_predicate("custom_fields", spec, None, context))
 
 
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
-def _instant_q(column: str, op: str, value) -> Q:
+def _instant_q(column: str, op: str, value, context: CompileContext) -> Q:
     """Django lookups on a datetime column (they adapt the value per database and treat NULL as
     missing, also under negation)."""
     if op in ("exists", "not_exists"):
         return Q(**{f"{column}__isnull": op == "not_exists"})
+    if names_days(op, value):
+        bounds, compared = context.day_bounds(op, value), DAY_OPERATORS[op]
+        if compared in ("<", ">="):
+            return Q(**{f"{column}__{_LOOKUPS[compared]}": bounds[0]})
+        within = Q(**{f"{column}__gte": bounds[0], f"{column}__lt": bounds[1]})
+        return ~within if compared == "not_range" else within
     if op == "between":
         low, high = (datetime.fromisoformat(v) for v in value)
         return Q(**{f"{column}__gte": low, f"{column}__lte": high})

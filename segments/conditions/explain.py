@@ -56,7 +56,7 @@ class _Explainer:
         self.app, self.contact, self.now = app, contact, now
         self.tz = ZoneInfo(app.timezone)
         # Event type ids, attribute types and referenced segments' trees, loaded once.
-        self.context: CompileContext = segment_context(app, conditions, [contact.pk])
+        self.context: CompileContext = segment_context(app, conditions, [contact.pk], at=now)
 
     def node(self, node: dict, depth: int) -> dict:
         kind = node["type"]

@@ -17,7 +17,8 @@ from common.db.dialect import dialect_for
 
 @dataclass(frozen=True)
 class Slot:
-    """A parameter of compiled SQL, open until bound: CONTACTS, or a moment (recipe, position)."""
+    """A parameter of compiled SQL, open until bound: CONTACTS, or a moment (recipe, position),
+    or a moment as stored text (recipe, position, "text")."""
 
     key: object
 

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import re
 
+import orjson
 from django.db.models import BooleanField, F, FloatField, Func, TextField, Value
 from django.db.models.functions import NullIf
 
-NEGATIVE = {"!=": "=", "not_contains": "contains", "not_in": "in", "not_exists": "exists"}
+NEGATIVE = {
+    "!=": "=",
+    "not_contains": "contains",
+    "not_contains_any": "contains_any",
+    "not_in": "in",
+    "not_exists": "exists",
+    "not_range": "range",
+}
 _TOKENS = re.compile(r"(\{v\}|%s)")
 _COMPARISON = {"=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
@@ -37,7 +45,8 @@ _SQLITE_TYPES = {
 
 class JsonValue(Func):
     """`column[key]` read as `json_type`, or NULL when missing or of another JSON type.
-    With json_type "any" it reads only presence (non-null), for exists / not_exists."""
+    With json_type "any" it reads only presence (non-null), for exists / not_exists; with
+    "array", a JSON array as JSON (jsonb, or SQLite's JSON text) for ArrayPredicate."""
 
     def __init__(self, column: str, key: str, json_type: str):
         super().__init__(F(column))
@@ -57,6 +66,8 @@ class JsonValue(Func):
     def _postgresql(self, column: str) -> str:
         if self.json_type in ("any", "json"):
             return f"CASE WHEN jsonb_typeof({column} -> %s) <> 'null' THEN {column} ->> %s END"
+        if self.json_type == "array":
+            return f"CASE WHEN jsonb_typeof({column} -> %s) = 'array' THEN {column} -> %s END"
         cast = _PG_CASTS[self.json_type]
         guard = f"jsonb_typeof({column} -> %s) = '{_PG_TYPES[self.json_type]}'"
         return f"CASE WHEN {guard} THEN ({column} ->> %s){cast} END"
@@ -67,6 +78,9 @@ class JsonValue(Func):
             return f"CASE WHEN {guard} THEN json_extract({column}, %s) END"
         if self.json_type == "boolean":
             return f"CASE json_type({column}, %s) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+        if self.json_type == "array":
+            guard = f"json_type({column}, %s) = 'array'"
+            return f"CASE WHEN {guard} THEN json_extract({column}, %s) END"
         guard = f"json_type({column}, %s) IN {_SQLITE_TYPES[self.json_type]}"
         return f"CASE WHEN {guard} THEN json_extract({column}, %s) END"
 
@@ -125,8 +139,111 @@ class Predicate(Func):
             return f"({{v}} IN ({', '.join(['%s'] * len(operand))}))", list(operand)
         if op == "between":
             return "({v} >= %s AND {v} <= %s)", [operand[0], operand[1]]
+        if op == "range":  # [start, end): a day, or a span of days (compiler._date_bounds)
+            return "({v} >= %s AND {v} < %s)", [operand[0], operand[1]]
         if op == "contains":
             return f"({contains}({{v}}, %s) > 0)", [operand]
         if op == "starts_with":
             return "(substr({v}, 1, %s) = %s)", [len(operand), operand]
         raise ValueError(f"unknown operator {op!r}")
+
+
+class GeoWithin(Func):
+    """`column[key]` is a location ({"lat": ..., "lon": ...}, both JSON numbers) within the
+    circle (geo.Circle): a lat/lon box first, then the haversine term against the circle's
+    threshold; with no circle, that it is a location at all (exists). Never NULL: a missing or
+    malformed location is not within; `negated` is
+    exactly NOT of it (so it holds for a missing location, like the other negative operators).
+    SIN, COS and RADIANS exist on PostgreSQL; Django registers them on SQLite connections
+    whose library lacks them."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, key: str, area, negated: bool = False):
+        super().__init__(F(column))
+        self.key, self.area, self.negated = key, area, negated
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+
+        def read(part):
+            guard = f"jsonb_typeof({column} -> %s -> '{part}') = 'number'"
+            value = f"({column} -> %s ->> '{part}')::double precision"
+            return f"(CASE WHEN {guard} THEN {value} END)", [*params, self.key] * 2
+
+        return self._sql(read, false="false")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        key = '$."' + self.key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        def read(part):
+            guard = f"json_type({column}, %s) IN ('integer', 'real')"
+            value = f"json_extract({column}, %s)"
+            return f"(CASE WHEN {guard} THEN {value} END)", [*params, f"{key}.{part}"] * 2
+
+        return self._sql(read, false="0")
+
+    def _sql(self, read, *, false: str) -> tuple[str, list]:
+        """Each term is NULL when the location is missing or malformed (the reads are guarded
+        CASEs, never a failing cast), and COALESCE makes that false."""
+        (lat, lat_params), (lon, lon_params) = read("lat"), read("lon")
+        area = self.area
+        if area is None:
+            terms = [(f"{lat} IS NOT NULL AND {lon} IS NOT NULL", [*lat_params, *lon_params])]
+            return self._combined(terms, false)
+        terms = [(f"{lat} BETWEEN %s AND %s", [*lat_params, *area.lat_box])]
+        if area.lon_box is not None:
+            terms.append((f"{lon} BETWEEN %s AND %s", [*lon_params, *area.lon_box]))
+        if area.threshold is None:  # the whole sphere: any well-formed location
+            terms.append((f"{lon} IS NOT NULL", lon_params))
+        else:
+            half_dlat = f"SIN(RADIANS({lat} - %s) / 2)"
+            half_dlon = f"SIN(RADIANS({lon} - %s) / 2)"
+            haversine = (
+                f"{half_dlat} * {half_dlat} + COS(RADIANS({lat})) * %s * {half_dlon} * {half_dlon}"
+            )
+            terms.append(
+                (
+                    f"{haversine} <= %s",
+                    [*lat_params, area.lat, *lat_params, area.lat, *lat_params, area.cos_lat]
+                    + [*lon_params, area.lon, *lon_params, area.lon, area.threshold],
+                )
+            )
+        return self._combined(terms, false)
+
+    def _combined(self, terms: list[tuple[str, list]], false: str) -> tuple[str, list]:
+        sql = f"COALESCE(({' AND '.join(term for term, _ in terms)}), {false})"
+        if self.negated:
+            sql = f"NOT {sql}"
+        return sql, [param for _, params in terms for param in params]
+
+
+class ArrayPredicate(Predicate):
+    """`array op operand` on an array param (JsonValue "array"): contains (an element equals the
+    value), contains_any (one of the values), exists, and their negations, never NULL. Only
+    elements of `element_type` match, as a scalar of another type reads as missing: "38" is not
+    38, true is not 1. PostgreSQL tests jsonb containment of [value], SQLite scans json_each."""
+
+    def __init__(self, value, op: str, operand, element_type: str):
+        super().__init__(value, op, operand)
+        self.element_type = element_type
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self._sql(compiler, contains="postgresql", false="false")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self._sql(compiler, contains="sqlite", false="0")
+
+    def _positive(self, op: str, contains: str) -> tuple[str, list]:
+        """`contains` names the database (Predicate's hook for its substring function)."""
+        if op == "exists":
+            return "({v} IS NOT NULL)", []
+        values = [self.operand] if op == "contains" else list(self.operand)
+        if contains == "postgresql":
+            has = "{v} @> CAST(%s AS jsonb)"
+            values = [orjson.dumps([value]).decode() for value in values]
+        else:
+            guard = _SQLITE_TYPES[self.element_type]
+            has = f"EXISTS (SELECT 1 FROM json_each({{v}}) WHERE type IN {guard} AND value = %s)"
+        return f"({' OR '.join([has] * len(values))})", values

@@ -8,6 +8,9 @@ CONTACT_TEXT_FIELDS = ("email", "phone", "external_id", "country", "language", "
 CONTACT_DATE_FIELDS = {"created_at": "created_at", "last_seen": "last_seen_at"}
 EVENT_CONDITIONS = ("event", "first_event", "last_event", "streak")
 DEFAULT_COUNT = {"op": ">=", "value": 1}
+# An array param has the value (contains), lacks it, has any of a list, has none of a list.
+ARRAY_OPS = ("contains", "not_contains", "contains_any", "not_contains_any", "exists", "not_exists")
+ARRAY_ONLY_OPS = ("contains_any", "not_contains_any")
 
 
 def nodes(tree: dict) -> Iterator[dict]:
@@ -44,3 +47,16 @@ def value_type(value) -> str:
     if isinstance(sample, int | float):
         return "number"
     return "string"
+
+
+def filter_type(declared: str | None, spec: dict) -> str:
+    """The type a param filter compares as: the attribute's (an array's is "string[]",
+    events.formats.kind), else "geoloc" for a distance operator, else the filter value's (an
+    array of it for the operators only arrays have)."""
+    if declared is not None:
+        return declared
+    if spec.get("op") in ("within", "not_within"):
+        return "geoloc"
+    if spec.get("op") in ARRAY_ONLY_OPS:  # an array of what the list holds: "string[]"
+        return f"{value_type(spec.get('value'))}[]"
+    return value_type(spec.get("value"))

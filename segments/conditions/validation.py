@@ -4,16 +4,29 @@ reported under the JSON path of the node that caused it, e.g.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 
 from contacts.models import App
+from events.attributes import ARRAY_TYPES
+from events.formats import is_ignored, kind
 from events.models import EventAttribute, EventType
-from segments.conditions.periods import CALENDAR_PERIODS, PERIOD_TYPES, STREAK_UNITS, UNITS
+from segments.conditions.periods import (
+    CALENDAR_PERIODS,
+    DAY_TEXT,
+    PERIOD_TYPES,
+    RELATIVE_DATE_OPERATORS,
+    RELATIVE_DATE_UNITS,
+    STREAK_UNITS,
+    UNITS,
+)
 from segments.conditions.tree import (
+    ARRAY_ONLY_OPS,
+    ARRAY_OPS,
     CONTACT_DATE_FIELDS,
     CONTACT_TEXT_FIELDS,
+    filter_type,
     segment_ids,
     value_type,
 )
@@ -21,7 +34,7 @@ from segments.conditions.tree import (
 COUNT_OPS = ("=", "!=", ">", ">=", "<", "<=")
 OPERATORS_BY_TYPE = {
     "number": (*COUNT_OPS, "between", "in", "not_in", "exists", "not_exists"),
-    "date": (*COUNT_OPS, "between", "exists", "not_exists"),
+    "date": (*COUNT_OPS, "between", *RELATIVE_DATE_OPERATORS, "exists", "not_exists"),
     "string": (
         "=",
         "!=",
@@ -35,7 +48,11 @@ OPERATORS_BY_TYPE = {
     ),
     "boolean": ("=", "!=", "exists", "not_exists"),
     "json": ("exists", "not_exists"),
+    "geoloc": ("within", "not_within", "exists", "not_exists"),
 }
+# An array attribute ("string[]") takes the array operators, with values of its elements' type.
+OPERATORS_BY_TYPE.update({f"{type_}[]": ARRAY_OPS for type_ in ARRAY_TYPES})
+IGNORED_REASON = "ignore_ params are stored as sent, never typed: they cannot be used in conditions"
 NODE_KEYS = {
     "and": {"type", "conditions"},
     "or": {"type", "conditions"},
@@ -51,6 +68,8 @@ NODE_KEYS = {
 MAX_NODES = 200
 MAX_DEPTH = 12
 MAX_STREAK_PERIODS = 60
+MAX_RELATIVE_AMOUNT = 1000  # units of a within_last / within_next date filter
+_EARLIEST_DAY, _LATEST_DAY = "0001-01-02", "9999-12-30"  # as events.attributes' range
 
 
 def conditions_validate(*, app: App, conditions, segment_id: int | None = None) -> None:
@@ -72,7 +91,7 @@ class _Checker:
         names = _names(tree)
         self.types = {t.name: t for t in EventType.objects.filter(app=app, name__in=names)}
         self.attributes = {
-            (a.event_type.name, a.name): a.type
+            (a.event_type.name, a.name): kind(a.type, a.is_array)
             for a in EventAttribute.objects.filter(
                 event_type__in=self.types.values()
             ).select_related("event_type")
@@ -198,20 +217,29 @@ class _Checker:
             if not isinstance(spec, dict) or not isinstance(spec.get("param"), str):
                 self.fail(where, 'must be like {"param": "amount", "op": ">", "value": 100}')
                 continue
+            if is_ignored(spec["param"]):
+                self.fail(f"{where}.param", IGNORED_REASON)
+                continue
             declared = self.attributes.get((node.get("event"), spec["param"]))
-            self.filter_value(spec, declared or value_type(spec.get("value")), where)
+            self.filter_value(spec, filter_type(declared, spec), where)
 
     def filter_value(self, spec, type_: str, path: str) -> None:
         op, value = spec.get("op"), spec.get("value")
         allowed = OPERATORS_BY_TYPE[type_]
         if op not in allowed:
+            label = f"{type_[:-2]} array" if type_.endswith("[]") else type_
             return self.fail(
                 f"{path}.op",
-                f"{op!r} does not apply to a {type_} value; use one of {', '.join(allowed)}",
+                f"{op!r} does not apply to a {label} value; use one of {', '.join(allowed)}",
             )
         if op in ("exists", "not_exists"):
             return
-        if op in ("in", "not_in"):
+        element = type_.removesuffix("[]")  # an array's operators take values of its elements
+        if op in ("within", "not_within"):
+            return self.circle(value, f"{path}.value")
+        if op in RELATIVE_DATE_OPERATORS:
+            return self.relative_days(value, f"{path}.value")
+        if op in ("in", "not_in", *ARRAY_ONLY_OPS):
             values, shape = value, "a non-empty list"
             ok = isinstance(value, list) and value
         elif op == "between":
@@ -222,8 +250,32 @@ class _Checker:
         if not ok:
             return self.fail(f"{path}.value", f"must be {shape}")
         for item in values:
-            if reason := _type_error(item, type_):
+            if reason := _type_error(item, element):
                 return self.fail(f"{path}.value", reason)
+            if element != type_ and element == "date" and _instant(item) is None:
+                return self.fail(
+                    f"{path}.value",
+                    "must be an RFC 3339 time with an offset: an array of dates holds instants",
+                )
+
+    def circle(self, value, path: str) -> None:
+        if not isinstance(value, dict) or set(value) != {"lat", "lon", "km"}:
+            return self.fail(path, 'must be like {"lat": 48.85, "lon": 2.35, "km": 10}')
+        for key, low, high in (("lat", -90, 90), ("lon", -180, 180)):
+            if _type_error(value[key], "number") or not low <= value[key] <= high:
+                self.fail(f"{path}.{key}", f"must be a number from {low} to {high}")
+        km = value["km"]
+        if _type_error(km, "number") or not 0 < km < float("inf"):
+            self.fail(f"{path}.km", "must be a number of kilometres above 0")
+
+    def relative_days(self, value, path: str) -> None:
+        if not isinstance(value, dict) or set(value) != {"amount", "unit"}:
+            return self.fail(path, 'must be like {"amount": 3, "unit": "day"}')
+        amount = value["amount"]
+        if not _is_int(amount) or not 1 <= amount <= MAX_RELATIVE_AMOUNT:
+            self.fail(f"{path}.amount", f"must be a whole number from 1 to {MAX_RELATIVE_AMOUNT}")
+        if value["unit"] not in RELATIVE_DATE_UNITS:
+            self.fail(f"{path}.unit", f"must be one of {', '.join(RELATIVE_DATE_UNITS)}")
 
     def aggregate(self, node, path) -> None:
         aggregate = node["aggregate"]
@@ -233,6 +285,8 @@ class _Checker:
             self.fail(f"{path}.fn", "must be one of sum, avg, min, max")
         if not isinstance(aggregate.get("param"), str):
             self.fail(f"{path}.param", "is required: a number param")
+        elif is_ignored(aggregate["param"]):
+            self.fail(f"{path}.param", IGNORED_REASON)
         elif self.attributes.get((node.get("event"), aggregate["param"]), "number") != "number":
             self.fail(f"{path}.param", f"{aggregate['param']!r} is not a number attribute")
         if aggregate.get("op") not in COUNT_OPS:
@@ -314,9 +368,22 @@ def _type_error(value, type_: str) -> str | None:
         return "must be true or false"
     if type_ == "string" and (not isinstance(value, str) or value == ""):
         return "must be a non-empty string"
-    if type_ == "date" and _instant(value) is None:
-        return "must be an RFC 3339 time with an offset"
+    if type_ == "date" and _instant(value) is None and not _day(value):
+        return (
+            "must be an RFC 3339 time with an offset, or a day YYYY-MM-DD "
+            f"from {_EARLIEST_DAY} to {_LATEST_DAY} (in the app's timezone)"
+        )
     return None
+
+
+def _day(value) -> bool:
+    if not isinstance(value, str) or not DAY_TEXT.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return _EARLIEST_DAY <= value <= _LATEST_DAY
 
 
 def where_validate(*, app: App, event_name: str, filters, field: str = "where") -> None:

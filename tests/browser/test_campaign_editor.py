@@ -136,3 +136,29 @@ def test_a_marketer_creates_and_activates_an_event_triggered_campaign(
     log = page.locator("#delivery-log tbody").inner_text()
     assert "bob" in log and "Scheduled" in log and "no push-permitted device" in log
     screenshot("campaign-page")
+
+
+def test_the_preview_names_the_variables_that_will_render_empty(
+    page, live_server, shop, signed_in, screenshot
+):
+    signed_in("Marketer", shop)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    page.check("input[name=kind][value=event]")
+    page.fill("#id_trigger_event", "purchase_completed")
+    page.fill("#id_title", "Thanks {{ contact.first_name }}!")
+    page.fill("#id_body", "Order {{ event.order_id }}{{ event.params.x }}")
+    page.fill("#preview-contact", "ann")
+    page.wait_for_selector("#preview-event option[value]:not([value=''])", state="attached")
+    page.select_option("#preview-event", index=1)
+    page.wait_for_selector("#preview-body:text-is('Order A-17')")
+    warning = page.locator("#preview-warnings li")
+    warning.first.wait_for()
+    assert warning.all_inner_texts() == ["event.params.x is not known: it will render empty"]
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot("campaign-editor-unknown-variable")
+    # Without a sample event, the trigger's known params still count as known.
+    page.select_option("#preview-event", index=0)
+    page.wait_for_selector("#preview-body:text-is('Order ')")
+    assert warning.all_inner_texts() == ["event.params.x is not known: it will render empty"]
+    page.fill("#id_body", "Order {{ event.order_id }}")
+    page.wait_for_selector("#preview-warnings", state="hidden")

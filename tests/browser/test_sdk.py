@@ -222,6 +222,46 @@ def test_a_page_on_another_origin_may_track_but_not_read_contacts(
     console_errors.take("blocked by CORS policy", "ERR_FAILED")
 
 
+OTHER_SDKS_PAGE = """<!doctype html><title>A shop moving from WonderPush</title>
+<script>
+  window.beacon = window.beacon || [];
+  window.results = [];
+  beacon.push(["init", {apiKey: "%(key)s", endpoint: "%(beacon)s",
+                        onResult: (result) => window.results.push(result)}]);
+  beacon.push(["setUserId", "wp-user-1"]);
+  beacon.push(["trackEvent", "purchase", {float_amount: 9.5, string_sku: "A-1"}]);
+</script>
+<script async src="%(beacon)s/static/beacon/beacon.js"></script>
+"""
+
+
+def test_wonderpush_and_customer_io_commands_are_aliases(
+    page, live_server, customer_site, ingest_key
+):
+    page.goto(
+        customer_site("/wp/", OTHER_SDKS_PAGE % {"key": ingest_key, "beacon": live_server.url})
+    )
+    page.wait_for_function(
+        "() => ['identify', 'track'].every((c) => window.results.some((r) => r.command === c))"
+    )
+    assert all(r["ok"] for r in page.evaluate("() => window.results"))
+
+    [identified] = events_named("user_identified")
+    [purchase] = events_named("purchase")
+    assert identified.contact.external_id == "wp-user-1" == purchase.contact.external_id
+    assert purchase.params == {"float_amount": 9.5, "string_sku": "A-1"}
+    # Customer.io's identify({id, ...attributes}), once the SDK is loaded
+    result = page.evaluate(
+        """() => beacon.push(["identify", {id: "cio-user-1", email: "ann@example.com"}])"""
+    )
+    assert result["ok"] and result["status"] == 200
+    cio = events_named("user_identified")[-1]
+    assert (cio.contact.external_id, cio.params) == ("cio-user-1", {"email": "ann@example.com"})
+    # Only the aliases: no name of Object's prototype is a command
+    unknown = page.evaluate("""() => beacon.push(["constructor"])""")
+    assert (unknown["ok"], unknown["error"]) == (False, "unknown command")
+
+
 # A test double for the browser's push API only (headless Chromium has no push service: in
 # Playwright's incognito contexts subscribe() is refused, and with a profile it waits for Google's
 # FCM forever). Everything else is real: the service worker registration, the permission grant,

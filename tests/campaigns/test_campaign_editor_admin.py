@@ -423,6 +423,7 @@ def test_the_preview_renders_for_a_contact_and_a_sample_event(marketer, app, ann
         "icon": "https://shop.example/icon.png",
         "image": "",
         "buttons": [],
+        "warnings": [],
     }
     assert data["contact"] == "ann"
     assert [sample["id"] for sample in data["samples"]] == [event.pk]

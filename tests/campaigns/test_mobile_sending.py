@@ -156,7 +156,7 @@ def test_a_provider_without_credentials_fails_with_what_to_set(app, fresh_provid
     assert delivery.status == Delivery.Status.FAILED  # not skipped: the device is reachable
     assert delivery.last_error.startswith("the app has no FCM credentials")
     failed = Event.objects.get(event_type__name=catalog.NOTIFICATION_FAILED)
-    assert "FCM credentials" in failed.params["error"]
+    assert "FCM credentials" in failed.params["reason"]
     assert Device.objects.get().invalidated_at is None
 
 

@@ -235,6 +235,7 @@ def test_correcting_a_discovered_attribute_type(admin_client, app, send):
         "id": attribute["id"],
         "name": "code",
         "type": "string",
+        "is_array": False,
         "declared": True,
     }
     fingerprint = send(event_name="coupon_used", params={"code": 5678})["fingerprint"]
@@ -260,7 +261,7 @@ def test_declaring_an_attribute_badly_is_a_400_naming_the_field(admin_client, ap
 def test_a_bad_type_names_the_allowed_types(admin_client, app):
     response = declare(admin_client, type_id(app, "logged_in"), name="age", type="integer")
     assert response.json()["detail"] == {
-        "type": ["must be one of string, number, boolean, date, json"]
+        "type": ["must be one of string, number, boolean, date, json, geoloc"]
     }
 
 

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from campaigns.models import Delivery
+from campaigns.services.triggers import trigger_marks_process
 from contacts.models import Contact, Device
 from events.models import ContactEventStats, Event, EventType
+from tests.campaigns.factories import active_campaign, subscribe
 
 SMARTAPPPUSH_EXAMPLE = {
     "tenant_id": "shop",
@@ -58,6 +61,64 @@ def test_event_time_defaults_to_time_received(track):
 def test_unix_seconds_event_time_is_accepted(track):
     assert track(event_name="x", app_user_id="u1", event_time=1359389415).status_code == 200
     assert client_events().get().occurred_at == datetime.fromtimestamp(1359389415, tz=UTC)
+
+
+def test_customer_io_timestamp_is_the_event_time(track):
+    assert track(event_name="x", app_user_id="u1", timestamp=1359389415).status_code == 200
+    assert client_events().get().occurred_at == datetime.fromtimestamp(1359389415, tz=UTC)
+    assert track(event_name="y", timestamp="2026-03-29T14:30:00+03:00").status_code == 200
+    assert client_events(event_type__name="y").get().occurred_at == datetime(
+        2026, 3, 29, 11, 30, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "reason"),
+    [
+        ("yesterday", "RFC 3339"),
+        ("2026-03-29T14:30:00", "offset"),
+        (True, ""),
+        ({"seconds": 1}, ""),
+        ("{ahead}", "future"),
+    ],
+)
+def test_a_bad_timestamp_is_a_400_naming_it(track, timestamp, reason):
+    if timestamp == "{ahead}":
+        timestamp = int((datetime.now(UTC) + timedelta(minutes=6)).timestamp())
+    response = track(event_name="x", timestamp=timestamp)
+    assert response.status_code == 400
+    assert reason in " ".join(response.json()["detail"]["timestamp"])
+    assert "event_time" not in response.json()["detail"]
+    assert not client_events().exists()
+
+
+def test_event_time_and_timestamp_together_are_a_400(track):
+    response = track(event_name="x", event_time=1359389415, timestamp=1359389415)
+    assert response.status_code == 400
+    assert response.json()["detail"] == {"timestamp": ["give event_time or timestamp, not both"]}
+    # an empty one is absent, as for any optional field
+    assert track(event_name="x", event_time="", timestamp=1359389415).status_code == 200
+    assert track(event_name="y", event_time=1359389415, timestamp=None).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("age", "triggers"), [(timedelta(days=4), False), (timedelta(hours=1), True)]
+)
+def test_a_backfilled_timestamp_older_than_72_hours_triggers_no_campaign(
+    app, track, settings, age, triggers
+):
+    """Customer.io's rule: only events within 72 hours can trigger campaigns."""
+    settings.TRIGGER_MAX_AGE_HOURS = 72
+    subscribe(app, "ann")
+    campaign = active_campaign(app)
+    at = int((datetime.now(UTC) - age).timestamp())
+    response = track(event_name="purchase_completed", app_user_id="ann", timestamp=at)
+    assert response.status_code == 200
+    trigger_marks_process()
+    assert client_events(event_type__name="purchase_completed").get().occurred_at == (
+        datetime.fromtimestamp(at, tz=UTC)
+    )
+    assert Delivery.objects.filter(campaign=campaign).exists() is triggers
 
 
 def test_context_is_stored_apart_from_params(track):

@@ -322,6 +322,117 @@ def test_context_strings_are_bounded_by_the_body_only(track):
     accepted(track(event_name="x", context={"trace": "a" * 100_000}))
 
 
+# Unknown top-level fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "meant"),
+    [
+        ("eventname", "event_name"),
+        ("EventName", "event_name"),
+        ("name", "event_name"),  # Customer.io
+        ("event", "event_name"),  # Segment, Mixpanel
+        ("data", "params"),  # Customer.io
+        ("properties", "params"),  # Segment
+        ("param", "params"),
+        ("userId", "app_user_id"),
+        ("user_id", "app_user_id"),
+        ("customer_id", "app_user_id"),
+        ("anonymousId", "anonymous_id"),
+        ("messageId", "event_id"),
+        ("deviceToken", "device_token"),
+        ("time", "event_time"),
+        ("apikey", "api_key"),
+    ],
+)
+def test_an_unknown_field_is_a_400_suggesting_the_right_one(track, field, meant):
+    response = track(event_name="x", **{field: "1"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == {field: [f"unknown field; did you mean {meant}?"]}
+    assert not stored().exists()
+
+
+def test_an_unknown_field_like_no_other_says_where_data_goes(track):
+    response = track(event_name="x", amount=49.99)
+    assert response.json()["detail"] == {
+        "amount": ["unknown field; an event's own data goes in params"]
+    }
+
+
+def test_a_customer_io_body_names_each_field_to_rename(track):
+    body = {"name": "purchase", "data": {"amount": 49.99}, "customer_id": "u1", "timestamp": 1}
+    detail = track(**body).json()["detail"]
+    assert detail == {
+        "name": ["unknown field; did you mean event_name?"],
+        "data": ["unknown field; did you mean params?"],
+        "customer_id": ["unknown field; did you mean app_user_id?"],
+        "event_name": ["this field is required and must be a string"],
+    }
+
+
+def test_a_flood_of_unknown_fields_is_reported_in_part(track):
+    response = track(event_name="x", **{f"field_{i:05d}": i for i in range(5000)})
+    detail = response.json()["detail"]
+    assert response.status_code == 400 and len(detail) == 21
+    assert detail["non_field_errors"] == ["and 4980 more unknown fields"]
+    assert "field_00000" in detail
+
+
+def test_the_smartapppush_body_and_every_known_field_are_accepted(app, ingest_key):
+    from rest_framework.test import APIClient
+
+    body = {
+        "tenant_id": "shop",
+        "api_key": ingest_key,
+        "app_user_id": "user_123",
+        "anonymous_id": "anon-1",
+        "event_name": "purchase_completed",
+        "event_time": "2026-03-29T14:30:00+03:00",
+        "event_id": "order-1",
+        "device_token": "fcm_or_onesignal_device_token",
+        "platform": "android",
+        "push_provider": "fcm",
+        "installation_id": "install-1",
+        "push_permission_granted": True,
+        "timezone": "Europe/Istanbul",
+        "language": "tr",
+        "country": "TR",
+        "session_id": "sess_abc123",
+        "params": {"amount": 49.99},
+        "context": {"app_version": "2.1"},
+    }
+    accepted(APIClient().post("/api/v1/events", body, format="json"))
+    body.pop("event_time")
+    accepted(APIClient().post("/api/v1/events", {**body, "timestamp": 1359389415}, format="json"))
+
+
+def test_a_batch_reports_each_events_unknown_fields_at_its_index(ingest_client):
+    events = [
+        {"event_name": "a", "app_user_id": "u1"},
+        {"event_name": "b", "userId": "u1", "properties": {"x": 1}},
+        {"event_name": "c", "app_user_id": "u1", "api_key": "ignored in a batch item"},
+    ]
+    results = batch(ingest_client, events)
+    assert "fingerprint" in results[0] and "fingerprint" in results[2]
+    assert results[1]["error"]["detail"] == {
+        "properties": ["unknown field; did you mean params?"],
+        "userId": ["unknown field; did you mean app_user_id?"],
+    }
+    assert sorted(stored().values_list("event_type__name", flat=True)) == ["a", "c"]
+
+
+def test_a_batch_with_unknown_fields_of_its_own_is_a_400(ingest_client):
+    response = ingest_client.post(
+        "/api/v1/events/batch", {"batch": [{"event_name": "a"}]}, format="json"
+    )
+    refused(response, "batch", "did you mean events?")
+    response = ingest_client.post(
+        "/api/v1/events/batch", {"events": [{"event_name": "a"}], "sentAt": 1}, format="json"
+    )
+    assert response.json()["detail"] == {"sentAt": ["unknown field"]}
+    assert not stored().exists()
+
+
 # Body credentials -------------------------------------------------------------------------------
 
 

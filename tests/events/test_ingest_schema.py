@@ -51,6 +51,8 @@ POOL = [
 ACCEPTED = {
     "event_name": ["purchase", "x" * 255],
     "event_time": [None, "", "2026-03-29T14:30:00+03:00", 1359389415, 1359389415.5],
+    # last None: the payload of all fields gives event_time (both at once is refused)
+    "timestamp": ["", "2026-03-29T14:30:00+03:00", 1359389415, 1359389415.5, None],
     "app_user_id": [None, "", "u1", "x" * 255, 42],
     "anonymous_id": [None, "", "a1", 42],
     "event_id": [None, "", "order-1", 42],

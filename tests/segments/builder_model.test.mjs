@@ -5,8 +5,10 @@ import { test } from "node:test";
 
 import {
   addChild,
+  ARRAY_OPS,
   attributeType,
   checkTree,
+  elementType,
   emptyState,
   errorsByCard,
   findNode,
@@ -245,4 +247,84 @@ test("server errors go to the deepest card their path names, with the field", ()
   assert.deepEqual(byCard[negatedGroup.id], [{ field: "", reason: "odd" }]); // a NOT's error: its group
   assert.deepEqual(byCard[state.id], [{ field: "", reason: "a segment cannot include itself, even indirectly" }]);
   assert.equal(findNode(state, device.id), device);
+});
+
+test("a location filter takes a circle: km, lat and lon, each checked on its own", () => {
+  const catalog = { ...CATALOG, events: [{ name: "visit", attributes: [{ name: "geoloc_home", type: "geoloc" }] }] };
+  assert.deepEqual(operatorsFor(attributeType(catalog, "visit", "geoloc_home")), ["within", "not_within", "exists", "not_exists"]);
+  const within = withOperator({ param: "geoloc_home", op: "exists" }, "within", "geoloc");
+  assert.deepEqual(within, { param: "geoloc_home", op: "within", value: { lat: "", lon: "", km: "" } });
+  const typed = { ...within, value: { lat: parseValue("48.85", "number"), lon: 200, km: parseValue("0", "number") } };
+  const node = { type: "event", event: "visit", where: [typed] };
+  assert.deepEqual(checkTree(fromTree(node), catalog), {
+    "conditions.where[0].value.lon": ["enter a longitude from -180 to 180"],
+    "conditions.where[0].value.km": ["enter a distance in km above 0"],
+  });
+  const fine = { ...typed, value: { lat: 48.85, lon: 2.35, km: 10 } };
+  assert.deepEqual(checkTree(fromTree({ ...node, where: [fine] }), catalog), {});
+  // The circle stays through within <-> not_within, and fits no other operator.
+  assert.deepEqual(withOperator(fine, "not_within", "geoloc").value, { lat: 48.85, lon: 2.35, km: 10 });
+  assert.deepEqual(withOperator(fine, "exists", "geoloc"), { param: "geoloc_home", op: "exists" });
+  assert.deepEqual(withOperator(fine, "=", "string"), { param: "geoloc_home", op: "=", value: "" });
+});
+
+test("a date filter relative to today takes an amount of days, weeks or months", () => {
+  const filter = withOperator({ param: "shipped_at", op: "=", value: "2026-12-24" }, "within_next", "date");
+  assert.deepEqual(filter, { param: "shipped_at", op: "within_next", value: { amount: 1, unit: "day" } });
+  assert.deepEqual(withOperator({ ...filter, value: { amount: 3, unit: "week" } }, "within_last", "date").value, { amount: 3, unit: "week" });
+  const node = { type: "event", event: "purchase_completed", where: [{ ...filter, value: { amount: 0, unit: "hour" } }] };
+  assert.deepEqual(checkTree(fromTree(node), CATALOG), {
+    "conditions.where[0].value.amount": ["enter a whole number from 1 to 1000"],
+    "conditions.where[0].value.unit": ["choose days, weeks or months"],
+  });
+});
+
+// Arrays ----------------------------------------------------------------------------------------
+const ARRAY_CATALOG = {
+  events: [
+    {
+      name: "purchase_completed",
+      attributes: [
+        { name: "string_tags", type: "string[]" },
+        { name: "int_sizes", type: "number[]" },
+        { name: "category", type: "string" },
+      ],
+    },
+  ],
+  segments: [],
+};
+
+test("an array param offers the array operators, and only it offers contains_any", () => {
+  assert.equal(attributeType(ARRAY_CATALOG, "purchase_completed", "string_tags", "x"), "string[]");
+  assert.deepEqual(operatorsFor("string[]"), ["contains", "not_contains", "contains_any", "not_contains_any", "exists", "not_exists"]);
+  assert.deepEqual(operatorsFor("number[]"), ARRAY_OPS);
+  assert.ok(!operatorsFor("string").includes("contains_any"));
+  assert.ok(!operatorsFor("number[]").includes("="));
+  // an unknown param with an any-of filter is an array of the values' type, like the server's
+  assert.equal(attributeType(ARRAY_CATALOG, "login", "sizes", [38], "contains_any"), "number[]");
+  assert.equal(attributeType(ARRAY_CATALOG, "login", "sizes", 38, "contains"), "number");
+  assert.equal(elementType("date[]"), "date");
+  assert.equal(elementType("string"), "string");
+});
+
+test("contains takes one value of the elements' type, contains_any a list of them", () => {
+  const filter = { param: "string_tags", op: "contains", value: "sale" };
+  const any = withOperator(filter, "contains_any", "string[]");
+  assert.deepEqual(any, { param: "string_tags", op: "contains_any", value: ["sale"] });
+  assert.deepEqual(withOperator(any, "not_contains", "string[]"), { ...filter, op: "not_contains" });
+  assert.deepEqual(withOperator({ param: "flags", op: "exists" }, "contains", "boolean[]"), { param: "flags", op: "contains", value: true });
+  assert.deepEqual(parseList("38, 39.5", elementType("number[]")), [38, 39.5]);
+});
+
+test("array filters are checked against their elements' type before the preview", () => {
+  const where = [
+    { param: "string_tags", op: "contains_any", value: ["sale", "new"] },
+    { param: "int_sizes", op: "contains", value: "big" },
+    { param: "int_sizes", op: "contains_any", value: [] },
+  ];
+  const tree = fromTree({ type: "event", event: "purchase_completed", where });
+  assert.deepEqual(checkTree(tree, ARRAY_CATALOG), {
+    "conditions.where[1].value": ["enter a number"],
+    "conditions.where[2].value": ["enter at least one value"],
+  });
 });

@@ -32,15 +32,17 @@ def event_types_prepare(*, app, names=EVENT_NAMES, param_types=PARAM_TYPES) -> N
                 event_attribute_declare(event_type=event_type, name=param, type_=type_)
 
 
-def attribute_declare(*, app, name: str, type_: str, event_names=EVENT_NAMES) -> None:
+def attribute_declare(
+    *, app, name: str, type_: str, is_array: bool = False, event_names=EVENT_NAMES
+) -> None:
     """Declare (or correct) a param's type on several event types at once: what
     event_attribute_declare does for one, in two statements."""
     event_types = list(EventType.objects.filter(app=app, name__in=event_names))
     attributes = EventAttribute.objects.filter(event_type__in=event_types, name=name)
-    attributes.update(type=type_, declared=True)
+    attributes.update(type=type_, is_array=is_array, declared=True)
     existing = set(attributes.values_list("event_type_id", flat=True))
     EventAttribute.objects.bulk_create(
-        EventAttribute(event_type=t, name=name, type=type_, declared=True)
+        EventAttribute(event_type=t, name=name, type=type_, is_array=is_array, declared=True)
         for t in event_types
         if t.pk not in existing
     )

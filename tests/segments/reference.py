@@ -10,6 +10,8 @@ Where the contract leaves a choice, the choice made here is marked "Reading:".
 from __future__ import annotations
 
 import calendar
+import math
+import re
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,9 +28,17 @@ DURATION_UNITS = {
 # ... and by calendar months (in the app's timezone) for these.
 MONTH_UNITS = {"month": 1, "year": 12}
 CALENDAR_PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
-NEGATIVE_TWINS = {"!=": "=", "not_contains": "contains", "not_in": "in"}
+NEGATIVE_TWINS = {
+    "!=": "=",
+    "not_contains": "contains",
+    "not_contains_any": "contains_any",
+    "not_in": "in",
+    "not_within": "within",
+}
 STRING_CONTACT_FIELDS = ("email", "phone", "external_id", "country", "language", "timezone")
 INSTANT_CONTACT_FIELDS = {"created_at": "created_at", "last_seen": "last_seen_at"}
+EARTH_RADIUS_KM = 6371.0088  # the mean radius docs/segments.md names
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -209,9 +219,12 @@ def parse_instant(value) -> datetime | None:
 
 
 def typed_value(value, type_: str | None):
-    """`value` read as `type_`, or None when missing, null or of another JSON type."""
+    """`value` read as `type_`, or None when missing, null or of another JSON type. An array
+    type ("string[]") reads a JSON array, whatever its elements (compare looks at them)."""
     if value is None:
         return None
+    if type_.endswith("[]"):
+        return value if isinstance(value, list) else None
     if type_ == "number":
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         return value if is_number else None
@@ -223,6 +236,12 @@ def typed_value(value, type_: str | None):
         return parse_instant(value)
     if type_ == "json":
         return value
+    if type_ == "geoloc":
+        if not isinstance(value, dict):
+            return None
+        lat, lon = value.get("lat"), value.get("lon")
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+        return (lat, lon) if numbers else None
     raise ValueError(f"unknown type {type_!r}")
 
 
@@ -238,17 +257,31 @@ def type_of_filter_value(value) -> str:
     return "string"
 
 
-def compare(actual, op: str, expected, type_: str) -> bool:
+def compare(actual, op: str, expected, type_: str, *, now=None, tz=None) -> bool:
     """A filter on an already typed value: None is missing. Negative operators are exactly the
-    negation of their positive twin; positive ones are false on a missing value."""
+    negation of their positive twin; positive ones are false on a missing value. `now` and the
+    app's `tz` are for dates compared by day."""
     if op == "exists":
         return actual is not None
     if op == "not_exists":
         return actual is None
     if op in NEGATIVE_TWINS:
-        return not compare(actual, NEGATIVE_TWINS[op], expected, type_)
+        return not compare(actual, NEGATIVE_TWINS[op], expected, type_, now=now, tz=tz)
     if actual is None:
         return False
+    if op == "within":
+        return distance_km(actual, (expected["lat"], expected["lon"])) <= expected["km"]
+    if type_.endswith("[]"):  # contains / contains_any: an element of the type equals a value
+        wanted = [expected] if op == "contains" else expected
+        element_type = type_.removesuffix("[]")
+        elements = [typed_value(item, element_type) for item in actual]
+        return any(
+            element is not None and element == _operand(value, element_type)
+            for element in elements
+            for value in wanted
+        )
+    if type_ == "date" and names_days(op, expected):
+        return _by_day(actual, op, expected, now.astimezone(tz).date(), tz)
     if op == "in":
         return any(actual == _operand(item, type_) for item in expected)
     if op == "between":
@@ -263,6 +296,60 @@ def compare(actual, op: str, expected, type_: str) -> bool:
 
 def _operand(value, type_: str):
     return parse_instant(value) if type_ == "date" else value
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance on the sphere of the Earth's mean radius, by the haversine formula
+    in its textbook form (the engine compares the haversine term instead: docs/segments.md)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    term = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(term)))
+
+
+def names_days(op: str, expected) -> bool:
+    if op in ("within_last", "within_next"):
+        return True
+    values = expected if isinstance(expected, list) else [expected]
+    return any(isinstance(v, str) and DAY.match(v) for v in values)
+
+
+def _by_day(actual: datetime, op: str, expected, today: date, tz) -> bool:
+    """Reading: a day operand is the span from its midnight to the next in the app's timezone;
+    "< D" is before the span, "<= D" before its end, ">" after it, "between" from the first
+    span's start to the last one's end. An instant operand in the same filter is itself. The
+    relative operators span whole days: within_next N units = today up to the day N units
+    ahead, both included; within_last likewise backwards."""
+
+    def span(value) -> tuple[datetime, datetime]:
+        if DAY.match(value):
+            day = date.fromisoformat(value)
+            return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        moment = parse_instant(value)
+        return moment, moment + MICROSECOND
+
+    if op in ("within_last", "within_next"):
+        amount, unit = expected["amount"], expected["unit"]
+        months = {"month": amount}.get(unit, 0)
+        days = {"day": amount, "week": 7 * amount}.get(unit, 0)
+        if op == "within_next":
+            first, last = today, add_months(today, months) + timedelta(days=days)
+        else:
+            first, last = add_months(today, -months) - timedelta(days=days), today
+        start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+        return start <= actual < end
+    if op == "between":
+        return span(expected[0])[0] <= actual < span(expected[1])[1]
+    start, end = span(expected)
+    return {
+        "=": start <= actual < end,
+        "<": actual < start,
+        "<=": actual < end,
+        ">": actual >= end,
+        ">=": actual >= start,
+    }[op]
 
 
 _ORDERING = {
@@ -342,10 +429,16 @@ class _Evaluator:
     def _where_holds(self, where: list[dict], event: RefEvent) -> bool:
         for param_filter in where:
             type_ = self.attribute_types.get((event.name, param_filter["param"]))
-            if type_ is None:  # an unknown param is typed by the filter value
+            if type_ is None and param_filter["op"] in ("within", "not_within"):
+                type_ = "geoloc"  # an unknown param with a distance filter is a location
+            elif type_ is None and param_filter["op"] in ("contains_any", "not_contains_any"):
+                # Reading: an unknown param with an any-of filter is an array of the values' type
+                type_ = type_of_filter_value(param_filter.get("value")) + "[]"
+            elif type_ is None:  # an unknown param is typed by the filter value
                 type_ = type_of_filter_value(param_filter.get("value"))
             actual = typed_value(event.params.get(param_filter["param"]), type_)
-            if not compare(actual, param_filter["op"], param_filter.get("value"), type_):
+            expected = param_filter.get("value")
+            if not compare(actual, param_filter["op"], expected, type_, now=self.now, tz=self.tz):
                 return False
         return True
 
@@ -383,7 +476,8 @@ class _Evaluator:
                 actual, value = _lower(actual), _lower(value)
             return compare(actual, op, value, "string")
         if name in INSTANT_CONTACT_FIELDS:
-            return compare(getattr(contact, INSTANT_CONTACT_FIELDS[name]), op, value, "date")
+            actual = getattr(contact, INSTANT_CONTACT_FIELDS[name])
+            return compare(actual, op, value, "date", now=self.now, tz=self.tz)
         if name.startswith("custom."):
             raw = (contact.custom_fields or {}).get(name.removeprefix("custom."))
             if op in ("exists", "not_exists"):
@@ -478,7 +572,7 @@ def load_from_database(app) -> dict:
         for s in ContactEventStats.objects.filter(contact__app=app).select_related("event_type")
     }
     attribute_types = {
-        (a.event_type.name, a.name): a.type
+        (a.event_type.name, a.name): a.type + ("[]" if a.is_array else "")
         for a in EventAttribute.objects.filter(event_type__app=app).select_related("event_type")
     }
     segments = dict(Segment.objects.filter(app=app).values_list("pk", "conditions"))

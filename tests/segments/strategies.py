@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tests.segments.helpers import EVENT_NAMES
 from tests.segments.reference import (
     add_months,
+    distance_km,
     local_midnight,
     minus_units,
     parse_instant,
@@ -38,15 +39,54 @@ STRINGS = ("Books", "books", "book%s", "b_oks", "", "Bo", "ökologie", "x")
 # validation refuses empty strings as operands
 STRING_OPERANDS = (*filter(None, STRINGS), "ook", "B", "%", "_", "o%", "b_", "ö", "1", "abc", "red")
 LEVELS = (1, 10, 2.5, "1", "10", "abc", "true", True, False)
+# Arrays (string_tags, int_sizes: prefixed, declared as arrays): a single value is stored as an
+# array of one; "40" is coerced to 40.
+TAGS = ("sale", "Sale", "new", "sal", "x")
+TAG_OPERANDS = (*TAGS, "ale", "none")
+SIZES = (38, 39, 0, "40")
+SIZE_OPERANDS = (38, 38.0, 39, 40, 40.5, 0, 41)
+ARRAY_OPS = ("contains", "not_contains", "contains_any", "not_contains_any", "exists", "not_exists")
 AGGREGATE_VALUES = (*NUMBERS, 12.5, 15, 20, 3.5, 1.5)
 OFFSETS = (timedelta(0), timedelta(hours=2), timedelta(hours=-5), timedelta(hours=5, minutes=30))
+# Locations (geoloc_home): a city and its suburbs, both sides of the 180th meridian, the pole.
+PLACES = (
+    (48.8566, 2.3522),
+    (48.9362, 2.3574),
+    (48.8049, 2.1204),
+    (51.5074, -0.1278),
+    (-17.0, 179.95),
+    (-17.0, -179.95),
+    (89.9, 180.0),
+    (89.9, -45.0),
+    (0.0, 0.0),
+)
+CENTRES = (*PLACES, (-17.0, -179.99), (89.95, 0.0), (-33.87, 151.21))
+RADII = (1, 5, 8.5, 10, 15, 20, 50, 400, 1000, 5000, 25_000)
+# The engine compares the haversine term, the reference the distance it gives: at a radius
+# within rounding of a distance the two could part, so no radius comes within 1 m of one.
+assert all(
+    abs(distance_km(place, centre) - km) > 0.001
+    for place in PLACES
+    for centre in CENTRES
+    for km in RADII
+)
+CIRCLES = st.builds(
+    lambda centre, km: {"lat": centre[0], "lon": centre[1], "km": km},
+    st.sampled_from(CENTRES),
+    st.sampled_from(RADII),
+)
+RELATIVE_DAYS = st.builds(
+    lambda amount, unit: {"amount": amount, "unit": unit},
+    st.sampled_from((1, 2, 3, 7)),
+    st.sampled_from(("day", "week", "month")),
+)
 UNITS = ("minute", "hour", "day", "week", "month")
 AMOUNTS_OF_UNITS = (1, 2, 3, 7, 30)
 CALENDAR_PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
 OPS = ("=", "!=", ">", ">=", "<", "<=")
 OPERATORS = {
     "number": (*OPS, "between", "in", "not_in", "exists", "not_exists"),
-    "date": (*OPS, "between", "exists", "not_exists"),
+    "date": (*OPS, "between", "within_last", "within_next", "exists", "not_exists"),
     "string": (
         "=",
         "!=",
@@ -60,6 +100,9 @@ OPERATORS = {
     ),
     "boolean": ("=", "!=", "exists", "not_exists"),
     "json": ("exists", "not_exists"),
+    "geoloc": ("within", "not_within", "exists", "not_exists"),
+    "string[]": ARRAY_OPS,
+    "number[]": ARRAY_OPS,
 }
 EMAILS = ("ann@example.com", "bob@shop.io", "x_y@example.com")
 EMAIL_OPERANDS = (
@@ -128,6 +171,18 @@ def rfc3339(moment: datetime, offset: timedelta, zulu: bool) -> str:
     return written.replace("+00:00", "Z") if zulu else written
 
 
+def day_texts(points: list[datetime]) -> list[str]:
+    """Days "YYYY-MM-DD" around the points (a day either side of each), sorted."""
+    days = {(point + timedelta(days=shift)).date() for point in points for shift in (-1, 0, 1)}
+    return sorted(day.isoformat() for day in days)
+
+
+def _location_text(place: tuple[float, float]):
+    """A place as WonderPush's object or as "lat,lon" text (both stored as the object)."""
+    lat, lon = place
+    return st.sampled_from(({"lat": lat, "lon": lon}, f"{lat},{lon}"))
+
+
 def instant_texts(points: list[datetime]):
     """An RFC 3339 text for one of `points`, in some offset."""
     return st.builds(rfc3339, st.sampled_from(points), st.sampled_from(OFFSETS), st.booleans())
@@ -160,7 +215,9 @@ class Scenario:
     def moments(self) -> list[datetime]:
         """The instants stored: event times, dates in params, contacts' creation times."""
         moments = {moment for _, _, moment, _ in self.events}
+        # (a date-only "at" is stored at a midnight of the app: not an instant of the data)
         moments |= {parse_instant(p["at"]) for *_, p in self.events if p.get("at") is not None}
+        moments.discard(None)
         return sorted(moments | {c.created_at for c in self.contacts.values()})
 
 
@@ -173,9 +230,14 @@ def _params(points, name: str):
         "amount": st.sampled_from(NUMBERS),
         "category": st.sampled_from(STRINGS),
         "vip": st.booleans(),
-        "at": instant_texts(points),
+        "at": st.one_of(instant_texts(points), st.sampled_from(day_texts(points))),
+        "geoloc_home": st.sampled_from(PLACES).flatmap(_location_text),
         "meta": st.sampled_from([{"a": 1}, [1, 2], {}, []]),
         "level": st.sampled_from(LEVELS),
+        "string_tags": st.one_of(
+            st.lists(st.sampled_from(TAGS), max_size=3), st.sampled_from(TAGS)
+        ),
+        "int_sizes": st.lists(st.sampled_from(SIZES), max_size=3),
     }
     # any param may be sent as null, but "level" (whose type is always that of its value)
     nullable = {
@@ -268,7 +330,11 @@ def _comparison(draw, type_: str, operand):
     op = draw(st.sampled_from(OPERATORS[type_]))
     if op in ("exists", "not_exists"):
         return {"op": op}
-    if op in ("in", "not_in"):
+    if op in ("within", "not_within"):
+        return {"op": op, "value": draw(CIRCLES)}
+    if op in ("within_last", "within_next"):
+        return {"op": op, "value": draw(RELATIVE_DAYS)}
+    if op in ("in", "not_in", "contains_any", "not_contains_any"):
         return {"op": op, "value": draw(st.lists(operand, min_size=1, max_size=3))}
     if op == "between":
         return {"op": op, "value": [draw(operand), draw(operand)]}
@@ -360,6 +426,8 @@ class Trees:
         pools = [st.sampled_from(points)] + ([st.sampled_from(sorted(moments))] if moments else [])
         self.moment = st.one_of(pools)
         self.instants = st.builds(rfc3339, self.moment, st.sampled_from(OFFSETS), st.booleans())
+        # A date operand may name a day, compared from midnight to midnight in the app's zone.
+        self.dates = st.one_of(self.instants, st.sampled_from(day_texts(points)))
         self.param_types = {
             "amount": "number",
             "category": "string",
@@ -367,6 +435,9 @@ class Trees:
             "at": "date",
             "meta": "json",
             "level": level_type,
+            "geoloc_home": "geoloc",
+            "string_tags": "string[]",
+            "int_sizes": "number[]",
         }
         self.period = self._period()
         self.param_filters = {
@@ -410,20 +481,25 @@ class Trees:
 
     def _filter_types(self, name: str) -> list[tuple[str, str]]:
         """(param, type) pairs to filter events called `name` on; an unknown param is typed by
-        the filter's value, so it takes any of the three."""
+        the filter's value, so it takes any of the three (an array of them with contains_any)."""
         types = list(self.param_types.items())
         if name == "view":
             return [*types, ("color", "string")]
-        return types + [("color", type_) for type_ in ("number", "string", "boolean")]
+        unknown = ("number", "string", "boolean", "string[]")
+        return types + [("color", type_) for type_ in unknown]
 
     def operand(self, type_: str):
+        if type_ == "string[]":
+            return st.sampled_from(TAG_OPERANDS)
+        if type_ == "number[]":
+            return st.sampled_from(SIZE_OPERANDS)
         if type_ == "number":
             return st.sampled_from(NUMBERS)
         if type_ == "string":
             return st.sampled_from(STRING_OPERANDS)
         if type_ == "boolean":
             return st.booleans()
-        return self.instants
+        return self.dates
 
     def _period(self):
         names = st.sampled_from(("lifetime", *CALENDAR_PERIODS))

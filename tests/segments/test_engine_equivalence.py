@@ -33,11 +33,19 @@ SETTINGS = settings(
 # "level" is stored as numbers, then strings, then booleans, its declared type changing in
 # between, so that filters meet values of another type than the attribute's.
 LEVEL_PHASES = {int: "number", float: "number", str: "string", bool: "boolean"}
+# Declared before any event, so that a tree may filter on them even if no event sends them.
+ARRAYS = {"string_tags": "string", "int_sizes": "number"}
+
+
+def arrays_declare(app: App) -> None:
+    for name, type_ in ARRAYS.items():
+        attribute_declare(app=app, name=name, type_=type_, is_array=True)
 
 
 def scenario_store(app: App, scenario: Scenario) -> None:
     app.timezone = scenario.timezone_name
     app.save(update_fields=["timezone"])
+    arrays_declare(app)
     phases = {"number": [], "string": [], "boolean": []}
     for user, name, moment, params in scenario.events:
         phase = LEVEL_PHASES[type(params["level"])] if "level" in params else "number"
@@ -165,6 +173,7 @@ def test_the_generated_trees_are_valid(segmentable_app, level_type, data):
     app = segmentable_app
     with transaction.atomic():
         attribute_declare(app=app, name="level", type_=level_type)
+        arrays_declare(app)
         ids = [
             Segment.objects.create(
                 app=app, name="s", conditions={"type": "device", "platform": "web"}

@@ -18,7 +18,10 @@
  *                             endpoint (Beacon's base URL; default: where this file was loaded
  *                             from), serviceWorkerUrl ("/beacon-sw.js", hosted by the site at its
  *                             origin root), serviceWorkerScope (default: the worker's folder),
- *                             maxAttempts (6), onResult(result) (called after each command).
+ *                             maxAttempts (6), onResult(result) (called after each command),
+ *                             presence (true: report @PRESENCE, below; false: don't),
+ *                             presenceHeartbeat (300: seconds between reports of a page that
+ *                             stays visible; at least 10).
  *   track(name, params)       one event. Every event carries the browser's anonymous id (kept in
  *                             localStorage), the identified user id if any, its own event_id (so
  *                             a retried request is stored once) and the time of the call.
@@ -33,6 +36,11 @@
  *                             push_permission_granted false).
  *   reset()                   forgets the user id and starts a new anonymous id (on logout).
  *
+ * Other SDKs' names, for a page moving from them: WonderPush's ["trackEvent", name, attributes]
+ * is track, ["setUserId", id] identify (which also sends user_identified) and
+ * ["subscribeToNotifications"] subscribePush; Customer.io's track(name, data) and reset() are
+ * Beacon's own, and its identify({id, ...attributes}) is identify(id, attributes).
+ *
  * Every command resolves (it never rejects) to {ok, status, body, attempts, error?, command,
  * args}. Network errors, 5xx and 429 are retried with exponential backoff and jitter; any other
  * answer, 400 included, is final. 503 means "retry later" (Beacon's database is unreachable)
@@ -40,6 +48,17 @@
  * 300 s; Beacon exposes the header to cross-origin pages). A retried event keeps its event_id,
  * so it is stored once. After maxAttempts tries (about half a minute) the command resolves with
  * ok: false.
+ *
+ * Presence: from init on, the time the page is visible is reported as the built-in @PRESENCE
+ * event, params {start, end (RFC 3339), duration (seconds)}, event_time = end. A presence starts
+ * when the page is (or becomes) visible and is reported when the page is hidden or left
+ * (visibilitychange to hidden, pagehide), with fetch keepalive so the report survives the
+ * unload. Throttling: a presence shorter than 1 s is not reported; reports are at most one per
+ * 10 s, so a page hidden again within 10 s of the last report holds its presence, and if it
+ * becomes visible again within 10 s the presence goes on (that short absence counts as
+ * presence), else the held presence is reported then (or on pagehide, or 10 s after the last
+ * report, whichever comes first); a page that stays visible is reported in slices, every
+ * presenceHeartbeat seconds. Each report is one result with command "presence".
  */
 (function () {
   "use strict";
@@ -48,6 +67,15 @@
   const IDENTIFY_EVENT = "user_identified";
   const SDK_VERSION = "beacon-js/1";
   const COMMANDS = ["init", "track", "identify", "subscribePush", "reset"];
+  // A Map, not an object: a command named "constructor" must not find Object's.
+  const ALIASES = new Map([
+    ["trackEvent", "track"],
+    ["setUserId", "identify"],
+    ["subscribeToNotifications", "subscribePush"],
+  ]);
+  const PRESENCE_EVENT = "@PRESENCE";
+  const PRESENCE_MIN_MS = 1000; // shorter presences are not reported
+  const PRESENCE_THROTTLE_MS = 10000; // at most one report per 10 s (leaving the page aside)
   const scriptOrigin = document.currentScript ? new URL(document.currentScript.src).origin : "";
 
   if (window.beacon && window.beacon.loaded) return; // the snippet was pasted twice
@@ -149,6 +177,7 @@
         endpoint: (options.endpoint || scriptOrigin).replace(/\/+$/, ""),
       };
       this.config.maxAttempts = Math.max(1, Number(this.config.maxAttempts) || 1);
+      if (this.config.presence !== false) this._watchPresence();
       const waiting = this.waiting.splice(0);
       for (const item of waiting) item.resolve(this.run(item.command));
       return this._done("init", [options]);
@@ -159,6 +188,9 @@
     }
 
     identify(userId, traits) {
+      if (userId && typeof userId === "object" && traits === undefined) {
+        ({ id: userId, ...traits } = userId); // Customer.io's identify({id, ...attributes})
+      }
       if (userId === undefined || userId === null || String(userId).trim() === "") {
         return this._done("identify", [userId, traits], "userId is required");
       }
@@ -206,10 +238,11 @@
 
     // Dispatch -----------------------------------------------------------------------------
     run(command) {
-      if (!Array.isArray(command) || !COMMANDS.includes(command[0])) {
+      const name = Array.isArray(command) ? ALIASES.get(command[0]) || command[0] : undefined;
+      if (!COMMANDS.includes(name)) {
         return this._done(String(command && command[0]), [], "unknown command");
       }
-      const [name, ...args] = command;
+      const args = command.slice(1);
       if (name !== "init" && !this.config) {
         return new Promise((resolve) => this.waiting.push({ command, resolve }));
       }
@@ -254,6 +287,72 @@
       };
       if (subscription) payload.device_token = subscription.toJSON();
       return this._send("subscribePush", args, payload);
+    }
+
+    // Presence -----------------------------------------------------------------------------
+    _watchPresence() {
+      if (this.presence) return; // init given twice: one watcher
+      // start: of the presence being measured (null: none); end: set while it is held (the
+      // page is hidden but the report waits for the throttle); lastReport: when one was sent.
+      this.presence = { start: null, end: null, lastReport: 0, timer: null };
+      if (document.visibilityState === "visible") this.presence.start = Date.now();
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible") this._presenceShown();
+        else this._presenceHidden();
+      });
+      // Leaving the page: the last chance to report, whatever the throttle says.
+      window.addEventListener("pagehide", () => this._presenceReport(this.presence.end ?? Date.now()));
+      // Back from the back/forward cache: a new presence.
+      window.addEventListener("pageshow", (event) => event.persisted && this._presenceShown());
+      const heartbeat = Math.max(10, Number(this.config.presenceHeartbeat) || 300) * 1000;
+      setInterval(() => {
+        const p = this.presence;
+        if (document.visibilityState === "visible" && p.start !== null && p.end === null) {
+          this._presenceReport(Date.now(), true);
+        }
+      }, heartbeat);
+    }
+
+    _presenceShown() {
+      const p = this.presence;
+      const now = Date.now();
+      if (p.start !== null && p.end !== null && now - p.end < PRESENCE_THROTTLE_MS) {
+        p.end = null; // back quickly: the same presence goes on
+        return;
+      }
+      if (p.start !== null && p.end !== null) this._presenceReport(p.end);
+      if (p.start === null) p.start = now;
+    }
+
+    _presenceHidden() {
+      const p = this.presence;
+      if (p.start === null || p.end !== null) return;
+      p.end = Date.now();
+      const wait = p.lastReport + PRESENCE_THROTTLE_MS - p.end;
+      if (wait <= 0) return this._presenceReport(p.end);
+      clearTimeout(p.timer);
+      p.timer = setTimeout(() => p.end !== null && this._presenceReport(p.end), wait);
+    }
+
+    /** Report the presence until `end` (if it lasted 1 s or more); `goesOn`: a heartbeat's
+     * slice, the next presence starts at its end. */
+    _presenceReport(end, goesOn = false) {
+      const p = this.presence;
+      const start = p.start;
+      clearTimeout(p.timer);
+      p.start = goesOn ? end : null;
+      p.end = null;
+      if (start === null || end - start < PRESENCE_MIN_MS) return;
+      p.lastReport = Date.now();
+      this._send("presence", [], {
+        event_name: PRESENCE_EVENT,
+        event_time: new Date(end).toISOString(),
+        params: {
+          start: new Date(start).toISOString(),
+          end: new Date(end).toISOString(),
+          duration: Math.round(end - start) / 1000,
+        },
+      });
     }
 
     // Sending ------------------------------------------------------------------------------

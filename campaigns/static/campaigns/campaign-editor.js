@@ -175,6 +175,19 @@
       box.hidden = buttons.length === 0;
     }
 
+    // Variables the message reads that the preview's contact and event don't have.
+    function showWarnings(warnings) {
+      const list = document.getElementById("preview-warnings");
+      list.replaceChildren(
+        ...warnings.map((warning) => {
+          const item = document.createElement("li");
+          item.textContent = warning;
+          return item;
+        }),
+      );
+      list.hidden = warnings.length === 0;
+    }
+
     function show(data) {
       const errors = data.errors || {};
       ["title", "body", "url", "buttons"].forEach((name) => showFieldError(name, errors[name]));
@@ -193,11 +206,13 @@
         mediaLine.textContent = media.join(" · ");
         mediaLine.hidden = media.length === 0;
         showButtons(data.preview.buttons || []);
+        showWarnings(data.preview.warnings || []);
         const who = data.contact ? `for ${data.contact}` : "for no contact (contact fields render empty)";
         status.textContent = `Rendered ${who}.`;
         panel.dataset.state = "rendered";
       } else {
         status.textContent = "Fix the errors shown to see the preview.";
+        showWarnings([]);
         panel.dataset.state = "error";
       }
     }
@@ -209,6 +224,7 @@
         body.append(name, field ? field.value : "");
       });
       buttonInputs().forEach((input) => body.append(input.name, input.value));
+      body.append("kind", checkedValue(form, "kind"));
       body.append("preview_contact", contact.value);
       body.append("preview_event", sample.value);
       if (pending) pending.abort();
@@ -243,6 +259,7 @@
     buttonInputs().forEach((input) => input.addEventListener("input", schedule));
     contact.addEventListener("input", schedule);
     sample.addEventListener("change", schedule);
+    form.querySelectorAll("input[name=kind]").forEach((input) => input.addEventListener("change", schedule));
     refresh();
   }
 

@@ -53,12 +53,18 @@ const OP_LABELS = {
   "<=": "≤",
   contains: "contains",
   not_contains: "does not contain",
+  contains_any: "contains any of",
+  not_contains_any: "contains none of",
   starts_with: "starts with",
   in: "is one of",
   not_in: "is none of",
   exists: "is set",
   not_exists: "is not set",
   between: "is between",
+  within: "is within",
+  not_within: "is not within",
+  within_last: "is today or in the last",
+  within_next: "is today or in the next",
 };
 const AGGREGATE_LABELS = { sum: "sum", avg: "average", min: "smallest", max: "largest" };
 const COUNT_LABELS = { ">=": "at least", ">": "more than", "=": "exactly", "!=": "not exactly", "<=": "at most", "<": "fewer than" };
@@ -141,7 +147,17 @@ function ValueEditor({ spec, type, onChange, errors }) {
   const invalid = errorsFor(errors, "value").length > 0;
   const set = (value) => onChange({ ...spec, value });
   if (["exists", "not_exists"].includes(spec.op)) return null;
-  if (["in", "not_in"].includes(spec.op)) {
+  if (model.CIRCLE_OPS.includes(spec.op)) return html`<${CircleEditor} spec=${spec} set=${set} errors=${errors} />`;
+  if (model.RELATIVE_DATE_OPS.includes(spec.op)) {
+    const span = spec.value ?? {};
+    return html`<span class="sb-days">
+      <${DraftInput} class="sb-amount" type="number" min="1" aria-label="amount" value=${span.amount}
+        parse=${(t) => model.parseValue(t, "number")} onValue=${(amount) => set({ ...span, amount })} invalid=${errorsFor(errors, "value.amount").length > 0} />
+      <${Select} class="sb-unit" aria-label="unit" value=${span.unit} options=${model.RELATIVE_DATE_UNITS.map((u) => [u, `${u}s`])}
+        onChange=${(unit) => set({ ...span, unit })} invalid=${errorsFor(errors, "value.unit").length > 0} />
+    </span>`;
+  }
+  if (model.LIST_OPS.includes(spec.op)) {
     return html`<${DraftInput} class="sb-value sb-list" type="text" size="24" aria-label="values, separated by commas" placeholder="a, b, c"
       value=${spec.value} format=${(list) => (Array.isArray(list) ? list.join(", ") : "")} parse=${(text) => model.parseList(text, type)}
       onValue=${set} invalid=${invalid} />`;
@@ -155,6 +171,18 @@ function ValueEditor({ spec, type, onChange, errors }) {
     </span>`;
   }
   return html`<${ValueInput} type=${type} value=${spec.value} label="value" invalid=${invalid} onValue=${set} />`;
+}
+
+/** "within N km of (lat, lon)": three number boxes, each flagged by its own error. */
+function CircleEditor({ spec, set, errors }) {
+  const circle = spec.value ?? {};
+  const part = (key, label, size) => html`<${DraftInput} class=${`sb-${key}`} type="text" inputmode="decimal" size=${size}
+    aria-label=${label} value=${circle[key]} parse=${(t) => model.parseValue(t, "number")}
+    onValue=${(v) => set({ ...circle, [key]: v })} invalid=${errorsFor(errors, `value.${key}`).length > 0} />`;
+  return html`<span class="sb-circle">
+    ${part("km", "distance in km", 6)}<span>km of</span>
+    ${part("lat", "latitude", 9)}<span>,</span>${part("lon", "longitude", 9)}
+  </span>`;
 }
 
 function PeriodEditor({ node, onChange, errors }) {
@@ -190,7 +218,7 @@ function attributesOf(catalog, eventName) {
 }
 
 function FilterRow({ filter, node, catalog, onChange, onRemove, errors }) {
-  const type = model.attributeType(catalog, node.event, filter.param, filter.value);
+  const type = model.attributeType(catalog, node.event, filter.param, filter.value, filter.op);
   const params = attributesOf(catalog, node.event).map((a) => [a.name, `${a.name} (${a.type})`]);
   if (filter.param && !params.some(([name]) => name === filter.param)) params.push([filter.param, filter.param]);
   if (!filter.param) params.unshift(["", "choose a parameter"]);
@@ -205,7 +233,7 @@ function FilterRow({ filter, node, catalog, onChange, onRemove, errors }) {
       invalid=${errorsFor(errors, "param").length > 0} />
     <${Select} class="sb-op" aria-label="operator" value=${filter.op} options=${model.operatorsFor(type).map((op) => [op, OP_LABELS[op]])}
       onChange=${(op) => onChange(model.withOperator(filter, op, type))} invalid=${errorsFor(errors, "op").length > 0} />
-    <${ValueEditor} spec=${filter} type=${type} errors=${errors} onChange=${onChange} />
+    <${ValueEditor} spec=${filter} type=${model.elementType(type)} errors=${errors} onChange=${onChange} />
     <button type="button" class="sb-icon sb-remove-filter" title="Remove this filter" onClick=${onRemove}>×</button>
   </div>`;
 }

@@ -13,11 +13,21 @@
 export const COUNT_OPS = ["=", "!=", ">", ">=", "<", "<="];
 export const OPERATORS_BY_TYPE = {
   number: [...COUNT_OPS, "between", "in", "not_in", "exists", "not_exists"],
-  date: [...COUNT_OPS, "between", "exists", "not_exists"],
+  date: [...COUNT_OPS, "between", "within_last", "within_next", "exists", "not_exists"],
   string: ["=", "!=", "contains", "not_contains", "starts_with", "in", "not_in", "exists", "not_exists"],
   boolean: ["=", "!=", "exists", "not_exists"],
   json: ["exists", "not_exists"],
+  geoloc: ["within", "not_within", "exists", "not_exists"],
 };
+// Operators whose value is an object: a circle {lat, lon, km}, or days around today {amount, unit}.
+export const CIRCLE_OPS = ["within", "not_within"];
+export const RELATIVE_DATE_OPS = ["within_last", "within_next"];
+export const RELATIVE_DATE_UNITS = ["day", "week", "month"];
+// An array attribute ("string[]") has the value, lacks it, has any or none of a list.
+export const ARRAY_OPS = ["contains", "not_contains", "contains_any", "not_contains_any", "exists", "not_exists"];
+const ARRAY_ONLY_OPS = ["contains_any", "not_contains_any"];
+for (const type of ["string", "number", "boolean", "date"]) OPERATORS_BY_TYPE[`${type}[]`] = ARRAY_OPS;
+export const MAX_RELATIVE_AMOUNT = 1000;
 export const CALENDAR_PERIODS = ["today", "yesterday", "this_week", "last_week", "this_month", "last_month"];
 export const PERIOD_TYPES = ["lifetime", ...CALENDAR_PERIODS, "last", "older_than", "between"];
 export const UNITS = ["minute", "hour", "day", "week", "month"];
@@ -37,7 +47,7 @@ export const CONTACT_FIELDS = {
 };
 const GROUPS = ["and", "or"];
 const VALUELESS_OPS = ["exists", "not_exists"];
-const LIST_OPS = ["in", "not_in"];
+export const LIST_OPS = ["in", "not_in", ...ARRAY_ONLY_OPS];
 
 // Ids -------------------------------------------------------------------------------------------
 let lastId = 0;
@@ -192,11 +202,18 @@ export function countOf(node) {
   return node.count ?? { op: ">=", value: 1 };
 }
 
-/** The type of a param: declared in the catalog, else guessed from the value like the server. */
-export function attributeType(catalog, eventName, param, value) {
+/** The type of a param: declared in the catalog ("string[]" for an array), else guessed from
+ *  the value like the server, an array of it for contains_any (tree.py: filter_type). */
+export function attributeType(catalog, eventName, param, value, op) {
   const event = catalog.events.find((each) => each.name === eventName);
   const declared = event?.attributes.find((attribute) => attribute.name === param);
-  return declared ? declared.type : valueType(value);
+  if (declared) return declared.type;
+  return ARRAY_ONLY_OPS.includes(op) ? `${valueType(value)}[]` : valueType(value);
+}
+
+/** The type of the values an operator on `type` takes: an array's elements' type. */
+export function elementType(type) {
+  return type.endsWith("[]") ? type.slice(0, -2) : type;
 }
 
 /** The type of a value of an undeclared param or custom field (tree.py: value_type). */
@@ -219,8 +236,12 @@ export function contactFieldType(node) {
 /** A filter (or contact condition) after its operator changed: the value takes the shape the
  *  operator wants (none, a list, a pair), keeping what was typed where it fits. */
 export function withOperator(filter, op, type) {
-  const { value, ...rest } = filter;
+  const { value: previous, ...rest } = filter;
   if (VALUELESS_OPS.includes(op)) return { ...rest, op };
+  const object = previous !== null && typeof previous === "object" && !Array.isArray(previous);
+  if (CIRCLE_OPS.includes(op)) return { ...rest, op, value: object && "km" in previous ? previous : { lat: "", lon: "", km: "" } };
+  if (RELATIVE_DATE_OPS.includes(op)) return { ...rest, op, value: object && "unit" in previous ? previous : { amount: 1, unit: "day" } };
+  const value = object ? undefined : previous; // a circle or a span of days fits no other operator
   const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
   if (LIST_OPS.includes(op)) return { ...rest, op, value: items.length ? items : [emptyValue(type)] };
   if (op === "between") return { ...rest, op, value: [items[0] ?? emptyValue(type), items[1] ?? emptyValue(type)] };
@@ -228,7 +249,7 @@ export function withOperator(filter, op, type) {
 }
 
 function emptyValue(type) {
-  return type === "boolean" ? true : "";
+  return elementType(type) === "boolean" ? true : "";
 }
 
 /** A value as typed in a text box, converted to the JSON type the server compares by. Text that
@@ -324,6 +345,14 @@ function checkPeriod(period, path, fail) {
 
 function checkValue(spec, type, path, fail) {
   if (VALUELESS_OPS.includes(spec.op)) return;
+  if (CIRCLE_OPS.includes(spec.op)) return checkCircle(spec.value ?? {}, `${path}.value`, fail);
+  if (RELATIVE_DATE_OPS.includes(spec.op)) {
+    const { amount, unit } = spec.value ?? {};
+    if (!isWhole(amount, 1) || amount > MAX_RELATIVE_AMOUNT) fail(`${path}.value.amount`, `enter a whole number from 1 to ${MAX_RELATIVE_AMOUNT}`);
+    if (!RELATIVE_DATE_UNITS.includes(unit)) fail(`${path}.value.unit`, "choose days, weeks or months");
+    return;
+  }
+  type = elementType(type);
   const values = Array.isArray(spec.value) ? spec.value : [spec.value];
   if (!values.length) return fail(`${path}.value`, "enter at least one value");
   for (const value of values) {
@@ -333,11 +362,18 @@ function checkValue(spec, type, path, fail) {
   }
 }
 
+function checkCircle({ lat, lon, km }, path, fail) {
+  const within = (value, low, high) => typeof value === "number" && value >= low && value <= high;
+  if (!within(lat, -90, 90)) fail(`${path}.lat`, "enter a latitude from -90 to 90");
+  if (!within(lon, -180, 180)) fail(`${path}.lon`, "enter a longitude from -180 to 180");
+  if (typeof km !== "number" || !(km > 0)) fail(`${path}.km`, "enter a distance in km above 0");
+}
+
 function checkFilters(node, path, fail, catalog) {
   (node.where ?? []).forEach((filter, n) => {
     const where = `${path}.where[${n}]`;
     if (!filter.param) return fail(`${where}.param`, "choose a parameter");
-    checkValue(filter, attributeType(catalog, node.event, filter.param, filter.value), where, fail);
+    checkValue(filter, attributeType(catalog, node.event, filter.param, filter.value, filter.op), where, fail);
   });
 }
 
