@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from common.db.dialect import dialect
+from common.db.executor import Read, read_together
+from common.db.rows import from_row, select_list
 from contacts.services.activity import contact_session_start
 from events import catalog
-from events.models import ContactEventStats
+from events.models import ContactEventStats, EventType
 from events.services.builtin import BuiltinEvent
 
 SESSION_GAP = timedelta(minutes=30)
@@ -39,16 +42,25 @@ def session_subtypes(*, app_id: int, starts: list[tuple[int | None, datetime]]) 
 
 
 def _last_notification_sent(app_id: int, contact_ids: Iterable[int]) -> dict[int, datetime]:
+    # Raw SQL as ingest's other reads (its text the same whatever the ids, a prepared statement
+    # on PostgreSQL): the ORM's compilation of this join was a fifth of a single tracked event's
+    # instructions when its session started (bench/instructions.py, docs/performance.md).
     contact_ids = sorted(contact_ids)
     if not contact_ids:
         return {}
-    return dict(
-        ContactEventStats.objects.filter(
-            event_type__app_id=app_id,
-            event_type__name=catalog.NOTIFICATION_SENT,
-            contact_id__in=contact_ids,
-        ).values_list("contact_id", "last_at")
+    condition, params = dialect().any_of("s.contact_id", "bigint", contact_ids)
+    sql = (
+        f"SELECT {select_list(ContactEventStats, 's')} "
+        f"FROM {ContactEventStats._meta.db_table} s JOIN {EventType._meta.db_table} t "
+        f"ON t.id = s.event_type_id WHERE t.app_id = %s AND t.name = %s AND {condition}"
     )
+    read = Read(sql, [app_id, catalog.NOTIFICATION_SENT, *params], _last_at_by_contact)
+    return read_together(read)[0]
+
+
+def _last_at_by_contact(rows: list[tuple]) -> dict[int, datetime]:
+    stats = (from_row(ContactEventStats, row) for row in rows)
+    return {row.contact_id: row.last_at for row in stats}
 
 
 def session_start_by_click(
