@@ -1,5 +1,6 @@
-"""Campaigns (what to send, to whom, when), Deliveries (one push to one device: the database row
-is the timer, the lock and the log), the VAPID key pair web pushes are signed with, and each app's
+"""Campaigns (what to send, to whom, when, on which channel), Deliveries (one push to one device,
+or one email to one contact: the database row is the timer, the lock and the log), each app's
+email settings, the VAPID key pair web pushes are signed with, and each app's
 credentials for the mobile push services (FCM, APNs, OneSignal)."""
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from events.models import EventType
 from segments.models import Segment
 
 
+class Channel(models.TextChoices):
+    PUSH = "push", "Push notification"
+    EMAIL = "email", "Email"
+
+
 class Campaign(models.Model):
+    Channel = Channel
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -42,8 +50,12 @@ class Campaign(models.Model):
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     kind = models.CharField(max_length=15, choices=Kind.choices)
+    channel = models.CharField(
+        max_length=5, choices=Channel.choices, default=Channel.PUSH, db_default=Channel.PUSH
+    )
 
-    # The message; title, body and url are Liquid templates ({{ event.amount }}, {{ contact.x }}).
+    # The message; its texts are Liquid templates ({{ event.amount }}, {{ contact.x }}). `title`
+    # is a push's title or an email's subject.
     title = models.CharField(max_length=500)
     body = models.TextField(blank=True, default="")
     url = models.CharField(max_length=2000, blank=True, default="")
@@ -54,6 +66,14 @@ class Campaign(models.Model):
     buttons = models.JSONField(default=list, blank=True)
     ttl_seconds = models.PositiveIntegerField(default=86_400)
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    # An email's parts (campaigns/services/email_messages.py): the preheader (the line inboxes
+    # show after the subject), the HTML body and its plain-text alternative (empty: made from
+    # the HTML); opens (a pixel) and clicks (links through Beacon) are tracked unless turned off.
+    preheader = models.CharField(max_length=255, blank=True, default="", db_default="")
+    html_body = models.TextField(blank=True, default="", db_default="")
+    text_body = models.TextField(blank=True, default="", db_default="")
+    track_opens = models.BooleanField(default=True, db_default=True)
+    track_clicks = models.BooleanField(default=True, db_default=True)
 
     audience_segment = models.ForeignKey(
         Segment,
@@ -140,7 +160,32 @@ class PushPolicy(models.Model):
         return f"push policy of {self.app}"
 
 
+class EmailSettings(models.Model):
+    """How an app's emails go out: who they are from, where replies go, and the app-wide rule
+    across email campaigns (a daily cap per contact)."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="email_settings")
+    from_name = models.CharField(max_length=200, blank=True, default="")
+    from_email = models.EmailField(help_text="The address emails are sent from")
+    reply_to = models.EmailField(blank=True, default="", help_text="Empty: replies go to From")
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many emails per contact per day (empty: no cap)",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "email settings"
+        verbose_name_plural = "email settings"
+
+    def __str__(self) -> str:
+        return f"email settings of {self.app}"
+
+
 class Delivery(models.Model):
+    Channel = Channel
+
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         SENDING = "sending", "Sending"
@@ -158,11 +203,16 @@ class Delivery(models.Model):
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
+    # A push goes to a device; an email to the contact's address (no device).
+    channel = models.CharField(
+        max_length=5, choices=Channel.choices, default=Channel.PUSH, db_default=Channel.PUSH
+    )
     device = models.ForeignKey(
         Device, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     # What caused it: "event:<id>", "broadcast:<campaign id>", "entry:<change id>", "test:<uuid>".
-    # Unique with campaign and device: a replayed trigger schedules nothing twice.
+    # Unique with campaign and device (a push) or contact (an email): a replayed trigger
+    # schedules nothing twice.
     source = models.CharField(max_length=80)
     is_test = models.BooleanField(
         default=False, help_text="A test send: now, whatever the campaign's status and rules"
@@ -180,6 +230,12 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     open_token = models.CharField(max_length=43)  # unique: a constraint (no LIKE index)
     opened_at = models.DateTimeField(null=True, blank=True)
+    # An email's: the address it went to, its first click, and whether it led to an
+    # unsubscribe or bounced (campaigns/services/email_tracking.py).
+    address = models.CharField(max_length=254, blank=True, default="", db_default="")
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -187,6 +243,11 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "source", "device"], name="delivery_unique_per_device"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "source", "contact"],
+                condition=models.Q(channel="email"),
+                name="delivery_unique_email",
             ),
             models.UniqueConstraint(fields=["open_token"], name="delivery_open_token"),
         ]

@@ -17,6 +17,7 @@ from campaigns.models import (
     PushPolicy,
 )
 from contacts.models import App, Contact
+from events.formats import kind
 from events.models import Event, EventAttribute, EventType
 
 
@@ -32,13 +33,29 @@ def campaign_deliveries(*, campaign: Campaign) -> QuerySet[Delivery]:
     return campaign.deliveries.order_by("-created_at", "-pk")
 
 
+# What happened after sending, each counted once per delivery (its first time), with its rate.
+AFTER_SEND = {  # count: (when, its rate's name)
+    "opened": ("opened_at", "open_rate"),
+    "clicked": ("clicked_at", "click_rate"),
+    "unsubscribed": ("unsubscribed_at", "unsubscribe_rate"),
+    "bounced": ("bounced_at", "bounce_rate"),
+}
+
+
 def campaign_stats(*, campaign: Campaign) -> dict:
-    """Deliveries per status, opens and the open rate, in one query."""
+    """Deliveries per status, then opens, clicks, unsubscribes and bounces (the last three are
+    emails') with their rates of the sent ones, in one query. A bounce found at send time
+    leaves its row failed, so the bounce rate is of sent and bounced."""
     counts = campaign.deliveries.filter(is_test=False).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in Delivery.Status.values},
-        opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        **{
+            name: Count("pk", filter=Q(**{f"{at}__isnull": False}))
+            for name, (at, _) in AFTER_SEND.items()
+        },
     )
-    counts["open_rate"] = round(counts["opened"] / counts["sent"], 4) if counts["sent"] else 0.0
+    for name, (_, rate) in AFTER_SEND.items():
+        base = counts["sent"] + (counts["bounced"] if name == "bounced" else 0)
+        counts[rate] = round(counts[name] / base, 4) if base else 0.0
     return counts
 
 
@@ -128,9 +145,13 @@ def campaign_event_types(*, app: App) -> QuerySet[EventType]:
 
 
 def campaign_attribute_types(*, app: App, event_name: str) -> dict[str, str]:
-    """{param: type} of an event's known attributes (declared or discovered)."""
+    """{param: type} of an event's known attributes (declared or discovered), named as segments
+    name them: "string", or "string[]" for an array of strings."""
     attributes = EventAttribute.objects.filter(event_type__app=app, event_type__name=event_name)
-    return dict(attributes.values_list("name", "type"))
+    return {
+        name: kind(type_, is_array)
+        for name, type_, is_array in attributes.values_list("name", "type", "is_array")
+    }
 
 
 def campaign_preview_contact(*, app: App, query: str) -> Contact | None:

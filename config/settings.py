@@ -356,6 +356,32 @@ for _name in (
 # refused in production; with DEBUG=true a key derived from SECRET_KEY is used.
 PUSH_CREDENTIALS_KEYS = env_list("PUSH_CREDENTIALS_KEYS", [])
 
+# Email (campaigns/providers/email.py): Django's SMTP backend with these settings, or an ESP's
+# django-anymail backend (EMAIL_BACKEND=anymail.backends.postmark.EmailBackend, ...) whose
+# settings are the ANYMAIL_* variables (ANYMAIL_POSTMARK_SERVER_TOKEN=...); docs/email.md.
+# With DEBUG (make run), emails are written to var/emails/ unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = VAR_DIR / "emails"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS (port 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start (port 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+
 # Where browsers reach Beacon: the service worker reports opens to this base URL.
 BEACON_PUBLIC_URL = env_required("BEACON_PUBLIC_URL", "http://127.0.0.1:8000", debug=DEBUG)
 # Admin forms posted through a proxy that rewrites Host still pass the CSRF origin check.

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # An email's links: open pixel, tracked clicks, unsubscribe (campaigns/email_views.py).
+    path("email/", include("campaigns.email_urls")),
     # Last of the API: any other /api/ address answers 404 in the API's JSON error shape.
     re_path(r"^api/", api_not_found),
     # Development aids, answered only with DEBUG (see campaigns/views.py).

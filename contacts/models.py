@@ -46,7 +46,16 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.scope}, {self.prefix}…)"
 
 
+class EmailStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", "Subscribed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained (marked as spam)"
+
+
 class Contact(models.Model):
+    EmailStatus = EmailStatus
+
     class Source(models.TextChoices):
         API = "api", "API"
         EVENT = "event", "Event"
@@ -68,6 +77,17 @@ class Contact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Whether emails may go to `email` (campaigns send only to subscribed contacts): changed by
+    # contacts/services/email_subscription.py, with when and how (a link, the one-click header,
+    # the API, the admin, an ESP's bounce or complaint report).
+    email_status = models.CharField(
+        max_length=12,
+        choices=EmailStatus.choices,
+        default=EmailStatus.SUBSCRIBED,
+        db_default=EmailStatus.SUBSCRIBED,
+    )
+    email_status_at = models.DateTimeField(null=True, blank=True)
+    email_status_via = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

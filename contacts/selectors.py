@@ -65,6 +65,36 @@ def devices_reachable(*, app_id: int) -> QuerySet[Device]:
     )
 
 
+def contacts_emailable(*, app_id: int) -> QuerySet[Contact]:
+    """The app's contacts an email may go to: an address, and subscribed (not unsubscribed,
+    bounced or complained)."""
+    return Contact.objects.filter(
+        app_id=app_id, email__gt="", email_status=Contact.EmailStatus.SUBSCRIBED
+    )
+
+
+def contacts_email_reach(*, app_id: int, contact_ids) -> tuple[dict[int, str], dict[int, str]]:
+    """For `contact_ids`: (contact id -> the address an email may go to, contact id -> why no
+    email may go to it)."""
+    rows = Contact.objects.filter(app_id=app_id, pk__in=list(contact_ids))
+    addresses, reasons = {}, {}
+    for contact in rows.only("pk", "email", "email_status"):
+        if reason := contact_email_unreachable(contact):
+            reasons[contact.pk] = reason
+        else:
+            addresses[contact.pk] = contact.email
+    return addresses, reasons
+
+
+def contact_email_unreachable(contact: Contact) -> str | None:
+    """Why no email may go to the contact now (no address, unsubscribed, ...), or None."""
+    if not contact.email:
+        return "no email address"
+    if contact.email_status != Contact.EmailStatus.SUBSCRIBED:
+        return f"email {Contact.EmailStatus(contact.email_status).label.lower()}"
+    return None
+
+
 def devices_reachable_count(*, apps: QuerySet[App]) -> int:
     """Devices a push can reach: permission granted, not invalidated (a partial index)."""
     return Device.objects.filter(

@@ -37,6 +37,7 @@ SECTIONS = (
             "contacts.apikey",
             "contacts.identifierrule",
             "campaigns.pushpolicy",
+            "campaigns.emailsettings",
             "campaigns.fcmcredentials",
             "campaigns.apnscredentials",
             "campaigns.onesignalcredentials",

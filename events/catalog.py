@@ -134,6 +134,11 @@ NOTIFICATION_SENT = "@NOTIFICATION_SENT"
 NOTIFICATION_OPENED = "@NOTIFICATION_OPENED"
 NOTIFICATION_FAILED = "@NOTIFICATION_FAILED"
 PRESENCE = "@PRESENCE"
+EMAIL_SENT = "@EMAIL_SENT"
+EMAIL_OPENED = "@EMAIL_OPENED"
+EMAIL_CLICKED = "@EMAIL_CLICKED"
+EMAIL_BOUNCED = "@EMAIL_BOUNCED"
+EMAIL_UNSUBSCRIBED = "@EMAIL_UNSUBSCRIBED"
 
 # @APP_OPEN's subtype: how the session was opened (WonderPush's definitions).
 APP_OPEN_DIRECT = "direct"  # by clicking a notification
@@ -174,6 +179,24 @@ BUILT_IN_EVENTS: list[tuple[str, str, list[str]]] = [
         "A push notification could not be sent (reason: why)",
         ["campaign_id", "delivery_id", "reason"],
     ),
+    (EMAIL_SENT, "An email was handed to the mail server", ["campaign_id", "delivery_id"]),
+    (
+        EMAIL_OPENED,
+        "An email was opened (its tracking pixel loaded, or a link clicked)",
+        ["campaign_id", "delivery_id"],
+    ),
+    (EMAIL_CLICKED, "A link in an email was clicked", ["campaign_id", "delivery_id", "url"]),
+    (
+        EMAIL_BOUNCED,
+        "An email was refused for good (reason: the server's answer); no more emails go to "
+        "the address",
+        ["campaign_id", "delivery_id", "reason"],
+    ),
+    (
+        EMAIL_UNSUBSCRIBED,
+        "The contact unsubscribed from emails (subtype: link, one-click or complaint)",
+        ["campaign_id", "delivery_id", "subtype"],
+    ),
 ]
 BUILT_IN_CATEGORY = "Built-in"
 
@@ -189,4 +212,9 @@ BUILT_IN_ATTRIBUTES: dict[str, dict[str, str]] = {
     NOTIFICATION_SENT: {"campaign_id": NUMBER, "delivery_id": NUMBER},
     NOTIFICATION_OPENED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "button_id": STRING},
     NOTIFICATION_FAILED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "reason": STRING},
+    EMAIL_SENT: {"campaign_id": NUMBER, "delivery_id": NUMBER},
+    EMAIL_OPENED: {"campaign_id": NUMBER, "delivery_id": NUMBER},
+    EMAIL_CLICKED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "url": STRING},
+    EMAIL_BOUNCED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "reason": STRING},
+    EMAIL_UNSUBSCRIBED: {"campaign_id": NUMBER, "delivery_id": NUMBER, "subtype": STRING},
 }

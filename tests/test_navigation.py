@@ -29,6 +29,7 @@ ADMIN_MENU = {
         "/admin/contacts/apikey/",
         "/admin/contacts/identifierrule/",
         "/admin/campaigns/pushpolicy/",
+        "/admin/campaigns/emailsettings/",
         "/admin/campaigns/fcmcredentials/",
         "/admin/campaigns/apnscredentials/",
         "/admin/campaigns/onesignalcredentials/",

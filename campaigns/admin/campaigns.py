@@ -41,6 +41,7 @@ from campaigns.services.campaigns import (
 from common.admin import AppFilter, BeaconModelAdmin, adopt, error_text
 from contacts.access import scoped_apps
 from contacts.models import App
+from events.formats import kind
 from segments.conditions.validation import OPERATORS_BY_TYPE
 
 LOG_PAGE_SIZE = 20
@@ -169,8 +170,12 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         app = obj.app if obj is not None else self.campaign_app(request)
         context["campaign_app"] = app
+        # Typed as the operators are keyed ("string[]" for an array), so the page offers each
+        # param the operators of its type.
         context["event_attributes"] = {
-            event_type.name: [[a.name, a.type] for a in event_type.attributes.all()]
+            event_type.name: [
+                [a.name, kind(a.type, a.is_array)] for a in event_type.attributes.all()
+            ]
             for event_type in campaign_event_types(app=app)
         }
         context["operators_by_type"] = OPERATORS_BY_TYPE

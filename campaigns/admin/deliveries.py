@@ -1,4 +1,5 @@
-"""The delivery log (read-only, filterable by campaign) and the app's push policy."""
+"""The delivery log (read-only, filterable by campaign), the app's push policy and its email
+settings."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Delivery, PushPolicy
-from campaigns.services.policy import push_policy_update
+from campaigns.models import Campaign, Delivery, EmailSettings, PushPolicy
+from campaigns.services.policy import email_settings_update, push_policy_update
 from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt
 from contacts.access import scoped_apps
 
@@ -36,6 +37,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "campaign",
+        "channel",
         "contact_link",
         "status",
         "reason_or_error",
@@ -44,10 +46,10 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "opened_at",
         "attempts",
     ]
-    list_filter = [AppFilter, CampaignFilter, "status", "is_test"]
+    list_filter = [AppFilter, CampaignFilter, "channel", "status", "is_test"]
     list_display_links = ["id"]
     list_select_related = ["campaign"]
-    search_fields = ["=contact__external_id", "=contact__email", "=source"]
+    search_fields = ["=contact__external_id", "=contact__email", "=address", "=source"]
     ordering = ["-created_at", "-id"]
 
     def get_fields(self, request, obj=None):
@@ -74,3 +76,22 @@ class PushPolicyAdmin(BeaconModelAdmin):
             app=obj.app, daily_cap=data["daily_cap"], ios_provider=data["ios_provider"]
         )
         adopt(obj, policy)
+
+
+@admin.register(EmailSettings)
+class EmailSettingsAdmin(BeaconModelAdmin):
+    list_display = ["app", "from_name", "from_email", "reply_to", "daily_cap"]
+    fields = ["app", "from_name", "from_email", "reply_to", "daily_cap"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        adopt(
+            obj,
+            email_settings_update(
+                app=obj.app,
+                from_email=data["from_email"],
+                from_name=data["from_name"],
+                reply_to=data["reply_to"],
+                daily_cap=data["daily_cap"],
+            ),
+        )

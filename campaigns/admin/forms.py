@@ -5,6 +5,7 @@ and puts each of the services' errors next to the field it is about."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -17,6 +18,7 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_attribute_types
 from campaigns.services.campaigns import campaign_validate
 from contacts.models import App
+from segments.conditions.periods import RELATIVE_DATE_OPERATORS, RELATIVE_DATE_UNITS
 from segments.models import Segment
 
 DELAY_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
@@ -33,13 +35,42 @@ OPERATORS = {
     "not_in": "is none of",
     "contains": "contains",
     "not_contains": "does not contain",
+    "contains_any": "contains any of",
+    "not_contains_any": "contains none of",
     "starts_with": "starts with",
+    "within": "is within",
+    "not_within": "is not within",
+    "within_last": "is within the last",
+    "within_next": "is within the next",
     "exists": "is set",
     "not_exists": "is not set",
 }
 ACTION_LABELS = ((OPEN_URL, "Open a URL"), (TRACK_EVENT, "Track an event"))
-LIST_OPERATORS = ("in", "not_in", "between")
+LIST_OPERATORS = ("in", "not_in", "between", "contains_any", "not_contains_any")
 VALUELESS_OPERATORS = ("exists", "not_exists")
+DISTANCE_OPERATORS = ("within", "not_within")
+# What a row's value takes, per operator: the value input's placeholder, which the page's script
+# swaps when the operator changes.
+VALUE_HINTS = {
+    "between": "e.g. 10, 99",
+    "in": "e.g. A-1, A-7",
+    "not_in": "e.g. A-1, A-7",
+    "contains_any": "e.g. sale, new",
+    "not_contains_any": "e.g. sale, new",
+    "within": "e.g. 10 km of 48.85, 2.35",
+    "not_within": "e.g. 10 km of 48.85, 2.35",
+    "within_last": "e.g. 3 days",
+    "within_next": "e.g. 2 weeks",
+    "exists": "",
+    "not_exists": "",
+}
+DEFAULT_HINT = "e.g. 50"
+# A distance filter's value, "10 km of 48.85, 2.35" (km of latitude, longitude), spaced freely.
+CIRCLE_TEXT = re.compile(r"(?P<km>\S+?)\s*km\s+of\s+(?P<lat>[^\s,]+)\s*,\s*(?P<lon>\S+)", re.I)
+# A relative date filter's value, "3 days" or "1 month".
+DAYS_TEXT = re.compile(r"(?P<amount>\d+)\s*(?P<unit>[a-z]+)", re.I)
+# The parts of a value the services name in their errors ("trigger_where[0].value.km").
+VALUE_PARTS = {"lat": "latitude", "lon": "longitude", "km": "distance"}
 # The campaign's own fields the form edits as they are (the others it derives).
 MODEL_FIELDS = [
     "name",
@@ -102,14 +133,16 @@ class WhereRowsWidget(forms.Widget):
     def render(self, name, value, attrs=None, renderer=None):
         rows = self.format_value(value) + [("", "=", "")] * self.blank_rows
         body = format_html_join("", "{}", ((self._row(name, *row),) for row in rows))
+        hints = {op: VALUE_HINTS.get(op, DEFAULT_HINT) for op in OPERATORS}
         return format_html(
-            '<div class="where-rows" data-where-rows="{}">'
+            '<div class="where-rows" data-where-rows="{}" data-value-hints="{}">'
             '<table><thead><tr><th scope="col">Param</th><th scope="col">Operator</th>'
             '<th scope="col">Value</th><th scope="col"><span class="visually-hidden">Remove'
             "</span></th></tr></thead><tbody>{}</tbody></table>"
             '<button type="button" class="button where-add" hidden>Add a filter</button>'
             "</div>",
             name,
+            json.dumps(hints),
             body,
         )
 
@@ -125,13 +158,14 @@ class WhereRowsWidget(forms.Widget):
             'aria-label="Param" placeholder="e.g. amount"></td>'
             '<td><select name="{0}-op" aria-label="Operator">{2}</select></td>'
             '<td><input type="text" name="{0}-value" value="{3}" aria-label="Value" '
-            'placeholder="e.g. 50"></td>'
+            'placeholder="{4}"></td>'
             '<td><button type="button" class="where-remove" title="Remove this filter" '
             'aria-label="Remove this filter" hidden>✕</button></td></tr>',
             name,
             param,
             options,
             value,
+            VALUE_HINTS.get(op, DEFAULT_HINT),
         )
 
 
@@ -249,7 +283,10 @@ class CampaignForm(forms.ModelForm):
         label="Only if",
         required=False,
         help_text="Filters on the trigger event's params, all of which must hold. "
-        "“is one of”: values separated by commas; “is between”: low, high.",
+        "“is one of”, “contains any of”: values separated by commas; “is between”: low, high; "
+        "“is within”: 10 km of 48.85, 2.35 (latitude, longitude); “is within the last” and "
+        "“the next”: 3 days, 2 weeks or 1 month; a date: 2026-12-24 (a day in the app's "
+        "timezone) or a time with its offset.",
     )
     delay_amount = forms.IntegerField(label="Delay", min_value=0, required=False, initial=0)
     delay_unit = forms.ChoiceField(
@@ -350,7 +387,11 @@ class CampaignForm(forms.ModelForm):
             return data
         if data.get("send_mode") == "scheduled" and data.get("send_at") is None:
             self.add_error("send_at", "Choose when to send, or send when activated.")
-        fields = self._service_fields(data)
+        try:
+            fields = self._service_fields(data)
+        except ValidationError as exc:  # a filter value the form could not read
+            self.add_error("trigger_where", exc)
+            return data
         candidate = Campaign(pk=self.instance.pk, app=self.app, **fields)
         try:
             campaign_validate(campaign=candidate)
@@ -385,9 +426,22 @@ class CampaignForm(forms.ModelForm):
         return fields
 
     def _filters(self, data: dict) -> list[dict]:
+        """The rows as the services' filters; a ValidationError naming each row whose value
+        is not in the form its operator takes. Rows left in another kind's hidden section are
+        not read: only event-triggered campaigns have filters."""
+        if data["kind"] != Campaign.Kind.EVENT:
+            return []
         rows = data.get("trigger_where") or []
         types = campaign_attribute_types(app=self.app, event_name=data.get("trigger_event", ""))
-        return [_filter_of_row(param, op, value, types.get(param)) for param, op, value in rows]
+        filters, errors = [], []
+        for number, (param, op, value) in enumerate(rows, 1):
+            try:
+                filters.append(_filter_of_row(param, op, value, types.get(param)))
+            except ValidationError as exc:
+                errors.append(f"Filter {number}, value: {exc.message}")
+        if errors:
+            raise ValidationError(errors)
+        return filters
 
     def _add_service_errors(self, exc: ValidationError) -> None:
         for key, reasons in exc.message_dict.items():
@@ -407,29 +461,64 @@ def _delay_in_units(seconds: int) -> tuple[int, str]:
 
 
 def _error_target(key: str) -> tuple[str | None, str]:
-    """("trigger_where", "Filter 2, operator") for "trigger_where[1].op", and so on."""
-    match = re.fullmatch(r"trigger_where\[(\d+)\](?:\.(\w+))?", key)
+    """("trigger_where", "Filter 2, operator") for "trigger_where[1].op", ("trigger_where",
+    "Filter 1, value (distance)") for "trigger_where[0].value.km", and so on."""
+    match = re.fullmatch(r"trigger_where\[(\d+)\](?:\.(\w+)(?:\.(\w+))?)?", key)
     if match:
         part = {"op": "operator", "param": "param", "value": "value"}.get(match[2] or "", "")
         label = f"Filter {int(match[1]) + 1}" + (f", {part}" if part else "")
+        if match[3]:
+            label += f" ({VALUE_PARTS.get(match[3], match[3])})"
         return "trigger_where", label
     return ERROR_FIELDS.get(key, key), ""
 
 
 def _filter_of_row(param: str, op: str, text: str, type_: str | None) -> dict:
+    """A row as a filter. ValidationError when a distance or a relative date does not parse
+    (what parses, the services check: a latitude of 100 or "0 days" is theirs to refuse)."""
     spec = {"param": param, "op": op}
     if op in VALUELESS_OPERATORS:
         return spec
-    if op in LIST_OPERATORS:
+    if op in DISTANCE_OPERATORS:
+        spec["value"] = _circle(text)
+    elif op in RELATIVE_DATE_OPERATORS:
+        spec["value"] = _days(text)
+    elif op in LIST_OPERATORS:
         spec["value"] = [_typed(item.strip(), type_) for item in text.split(",") if item.strip()]
     else:
         spec["value"] = _typed(text, type_)
     return spec
 
 
+def _circle(text: str) -> dict:
+    """ "10 km of 48.85, 2.35" as {"lat": 48.85, "lon": 2.35, "km": 10}."""
+    match = CIRCLE_TEXT.fullmatch(text)
+    numbers = [_number(match[key]) for key in ("lat", "lon", "km")] if match else [None]
+    if None in numbers:
+        raise ValidationError(
+            f"expected a distance in km of a latitude, longitude, like “10 km of 48.85, 2.35”; "
+            f"got “{text}”"
+        )
+    return dict(zip(("lat", "lon", "km"), numbers, strict=True))
+
+
+def _days(text: str) -> dict:
+    """ "3 days" (or "1 day", "2 weeks", "1 month") as {"amount": 3, "unit": "day"}."""
+    match = DAYS_TEXT.fullmatch(text)
+    unit = match["unit"].lower() if match else ""
+    if unit not in RELATIVE_DATE_UNITS:
+        unit = unit.removesuffix("s")
+    if unit not in RELATIVE_DATE_UNITS:
+        raise ValidationError(
+            f"expected a number of days, weeks or months, like “3 days”; got “{text}”"
+        )
+    return {"amount": int(match["amount"]), "unit": unit}
+
+
 def _typed(text: str, type_: str | None):
-    """ "50" as the attribute's type; for an attribute never seen, as what it looks like. A value
-    that does not fit stays text, and the services' check says why."""
+    """ "50" as the attribute's type (an array's: its elements'); for an attribute never seen, as
+    what it looks like. A value that does not fit stays text, and the services' check says why."""
+    type_ = type_.removesuffix("[]") if type_ else None
     if type_ == "boolean" or (type_ is None and text.lower() in ("true", "false")):
         return {"true": True, "false": False}.get(text.lower(), text)
     if type_ in (None, "number"):
@@ -459,12 +548,17 @@ def _row_of_button(button: dict) -> tuple[str, str, str, str]:
 def _row_of_filter(spec) -> tuple[str, str, str]:
     if not isinstance(spec, dict):
         return ("", "=", "")
-    value = spec.get("value", "")
-    if isinstance(value, list):
+    op, value = str(spec.get("op", "=")), spec.get("value", "")
+    if op in DISTANCE_OPERATORS and isinstance(value, dict):
+        shown = f"{_text(value['km'])} km of {_text(value['lat'])}, {_text(value['lon'])}"
+    elif op in RELATIVE_DATE_OPERATORS and isinstance(value, dict):
+        amount = value["amount"]
+        shown = f"{amount} {value['unit']}{'' if amount == 1 else 's'}"
+    elif isinstance(value, list):
         shown = ", ".join(_text(item) for item in value)
     else:
         shown = _text(value)
-    return (str(spec.get("param", "")), str(spec.get("op", "=")), shown)
+    return (str(spec.get("param", "")), op, shown)
 
 
 def _text(value) -> str:

@@ -86,6 +86,7 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
             "name",
             "status",
             "kind",
+            "channel",
             "title",
             "body",
             "url",
@@ -94,6 +95,11 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
             "buttons",
             "ttl_seconds",
             "urgency",
+            "preheader",
+            "html_body",
+            "text_body",
+            "track_opens",
+            "track_clicks",
             "audience_segment_id",
             "send_at",
             "fanned_out_at",
@@ -122,7 +128,12 @@ class CampaignInputSerializer(JsonTypesMixin, serializers.Serializer):
 
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=Campaign.Kind.choices)
-    title = serializers.CharField(max_length=500, help_text="Liquid template")
+    channel = serializers.ChoiceField(
+        choices=Campaign.Channel.choices, required=False, help_text="push (the default) or email"
+    )
+    title = serializers.CharField(
+        max_length=500, help_text="Liquid template: the push's title, or the email's subject"
+    )
     body = serializers.CharField(required=False, allow_blank=True, help_text="Liquid template")
     url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, help_text="Liquid template"
@@ -135,6 +146,27 @@ class CampaignInputSerializer(JsonTypesMixin, serializers.Serializer):
     )
     ttl_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
     urgency = serializers.ChoiceField(choices=Campaign.Urgency.choices, required=False)
+    preheader = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text="Email: the line inboxes show after the subject (Liquid template)",
+    )
+    html_body = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Email: the HTML part (Liquid template; values are HTML-escaped). "
+        "{{ unsubscribe_url }} places the unsubscribe link; without it a footer is added",
+    )
+    text_body = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Email: the plain-text part (Liquid template); empty: made from the HTML",
+    )
+    track_opens = serializers.BooleanField(required=False, help_text="Email: an open pixel")
+    track_clicks = serializers.BooleanField(
+        required=False, help_text="Email: links go through Beacon to count clicks"
+    )
     audience_segment_id = serializers.IntegerField(
         required=False, allow_null=True, help_text="Empty: every contact"
     )
@@ -164,6 +196,12 @@ class CampaignStatsSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     opened = serializers.IntegerField()
     open_rate = serializers.FloatField(help_text="opened / sent (0 when nothing was sent)")
+    clicked = serializers.IntegerField(help_text="Emails: deliveries with a click")
+    click_rate = serializers.FloatField(help_text="clicked / sent")
+    unsubscribed = serializers.IntegerField(help_text="Emails: unsubscribes from their link")
+    unsubscribe_rate = serializers.FloatField(help_text="unsubscribed / sent")
+    bounced = serializers.IntegerField(help_text="Emails: addresses refused for good")
+    bounce_rate = serializers.FloatField(help_text="bounced / (sent + bounced)")
 
 
 class DeliveryOutputSerializer(serializers.ModelSerializer):
@@ -174,7 +212,9 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "contact_id",
+            "channel",
             "device_id",
+            "address",
             "source",
             "is_test",
             "trigger_event_id",
@@ -186,6 +226,9 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
             "last_error",
             "sent_at",
             "opened_at",
+            "clicked_at",
+            "unsubscribed_at",
+            "bounced_at",
             "created_at",
         ]
         read_only_fields = fields

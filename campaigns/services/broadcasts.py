@@ -1,6 +1,6 @@
-"""Broadcasts: at their time (now, or send_at), one delivery per reachable device of the
-audience's members at that moment. The fan-out happens once per campaign (the row is locked
-and stamped in the same transaction)."""
+"""Broadcasts: at their time (now, or send_at), one delivery per reachable device (or subscribed
+email address) of the audience's members at that moment. The fan-out happens once per campaign
+(the row is locked and stamped in the same transaction)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services.scheduling import Reach, ScheduleResult, deliveries_schedule
-from contacts.selectors import devices_reachable
+from contacts.selectors import contacts_emailable, devices_reachable
 from segments.models import SegmentMembership
 
 CHUNK = 5000
@@ -40,7 +40,7 @@ def broadcast_fan_out(*, campaign_id: int, now: datetime) -> ScheduleResult:
         )
         if campaign is None:  # another worker has it, or it was paused meanwhile
             return total
-        contact_ids = sorted(set(_audience_with_devices(campaign)))
+        contact_ids = sorted(set(_audience_reachable(campaign)))
         for start in range(0, len(contact_ids), CHUNK):
             reaches = [
                 Reach(contact_id=c, source=f"broadcast:{campaign.pk}", due_at=now)
@@ -54,11 +54,17 @@ def broadcast_fan_out(*, campaign_id: int, now: datetime) -> ScheduleResult:
     return total
 
 
-def _audience_with_devices(campaign: Campaign):
-    """Contacts of the audience with at least one device a push can reach (the others would
-    only be 'no device' rows: a broadcast reports its reach, not its misses)."""
-    devices = devices_reachable(app_id=campaign.app_id)
+def _audience_reachable(campaign: Campaign):
+    """Contacts of the audience the channel can reach: with at least one device a push can
+    reach, or with a subscribed email address (the others would only be 'no device' rows: a
+    broadcast reports its reach, not its misses)."""
+    if campaign.channel == Campaign.Channel.EMAIL:
+        reachable = contacts_emailable(app_id=campaign.app_id).values_list("pk", flat=True)
+        column = "pk"
+    else:
+        reachable = devices_reachable(app_id=campaign.app_id).values_list("contact_id", flat=True)
+        column = "contact_id"
     if campaign.audience_segment_id is not None:
         members = SegmentMembership.objects.filter(segment_id=campaign.audience_segment_id)
-        devices = devices.filter(contact_id__in=members.values("contact_id"))
-    return devices.values_list("contact_id", flat=True).iterator(chunk_size=CHUNK)
+        reachable = reachable.filter(**{f"{column}__in": members.values("contact_id")})
+    return reachable.iterator(chunk_size=CHUNK)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.buttons import buttons_errors, buttons_event_names
 from campaigns.models import Campaign, Delivery, TriggeringEventType
-from campaigns.services.templates import TEMPLATE_FIELDS, template_errors
+from campaigns.services.templates import EMAIL_TEMPLATE_FIELDS, TEMPLATE_FIELDS, template_errors
 from campaigns.signals import campaign_activated
 from contacts.models import App
 from events.models import EventType
@@ -24,7 +24,13 @@ MAX_TTL_SECONDS = 28 * 86_400  # what push services keep at most (4 weeks)
 EDITABLE_FIELDS = {
     "name",
     "kind",
+    "channel",
     "title",
+    "preheader",
+    "html_body",
+    "text_body",
+    "track_opens",
+    "track_clicks",
     "body",
     "url",
     "icon",
@@ -160,9 +166,15 @@ def campaign_validate(*, campaign: Campaign) -> None:
         errors["name"] = ["is required"]
     if campaign.kind not in Campaign.Kind.values:
         errors["kind"] = [f"must be one of {', '.join(Campaign.Kind.values)}"]
+    if campaign.channel not in Campaign.Channel.values:
+        errors["channel"] = [f"must be one of {', '.join(Campaign.Channel.values)}"]
     if not (campaign.title or "").strip():
-        errors["title"] = ["is required"]
+        errors["title"] = ["is required" + (" (the subject)" if _is_email(campaign) else "")]
     errors.update(template_errors(**{f: getattr(campaign, f) for f in TEMPLATE_FIELDS}))
+    if _is_email(campaign):
+        errors.update(template_errors(**{f: getattr(campaign, f) for f in EMAIL_TEMPLATE_FIELDS}))
+        if not (campaign.html_body or "").strip() and not (campaign.text_body or "").strip():
+            errors["html_body"] = ["is required for an email (or give text_body)"]
     if button_reasons := buttons_errors(campaign.buttons):
         errors["buttons"] = button_reasons
     if not 0 <= (campaign.ttl_seconds or 0) <= MAX_TTL_SECONDS:
@@ -180,6 +192,10 @@ def campaign_validate(*, campaign: Campaign) -> None:
     errors.update(_rule_errors(campaign))
     if errors:
         raise ValidationError(errors)
+
+
+def _is_email(campaign: Campaign) -> bool:
+    return campaign.channel == Campaign.Channel.EMAIL
 
 
 def _kind_errors(campaign: Campaign) -> dict[str, list[str]]:

@@ -55,9 +55,8 @@ def delivery_open(*, token: str, button: str = "", now: datetime | None = None) 
     delivery and button, whichever report comes first. ValidationError {"button": [...]} for
     an id that is not one of the campaign's buttons (nothing is recorded)."""
     now = now or timezone.now()
-    delivery = (
-        Delivery.objects.select_related("campaign__app", "contact").filter(open_token=token).first()
-    )
+    pushes = Delivery.objects.exclude(channel=Delivery.Channel.EMAIL)  # emails: email_tracking
+    delivery = pushes.select_related("campaign__app", "contact").filter(open_token=token).first()
     if delivery is None:
         return None
     clicked = _button(delivery, button)

@@ -65,7 +65,12 @@ def campaign_send_test(
     )
     result = deliveries_schedule(campaign=campaign, reaches=[reach], now=now, is_test=True)
     if not result.scheduled:
-        raise ValidationError({"contact_id": ["this contact has no push-permitted device"]})
+        missing = (
+            "subscribed email address"
+            if campaign.channel == Campaign.Channel.EMAIL
+            else "push-permitted device"
+        )
+        raise ValidationError({"contact_id": [f"this contact has no {missing}"]})
     transaction.on_commit(
         lambda: test_push_scheduled.send(sender=Campaign, campaign=campaign, result=result),
         robust=True,

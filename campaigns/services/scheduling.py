@@ -1,5 +1,6 @@
 """Turning "campaign C should reach contact X (because of Y)" into Delivery rows: one per
-reachable device, after the campaign's re-entry rule. What is skipped is recorded with why."""
+reachable device (a push) or one per contact with a subscribed address (an email), after the
+campaign's re-entry rule. What is skipped is recorded with why."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from campaigns.models import Campaign, Delivery
-from contacts.selectors import devices_reachable
+from contacts.selectors import contacts_email_reach, devices_reachable
 
 ACTIVE_STATUSES = (Delivery.Status.SCHEDULED, Delivery.Status.SENDING, Delivery.Status.SENT)
 
@@ -41,8 +42,22 @@ def deliveries_schedule(
     if not reaches:
         return result
     allowed, refused = (reaches, []) if is_test else _apply_reentry(campaign, reaches, now)
-    devices = reachable_devices(campaign.app_id, {r.contact_id for r in allowed})
     rows = [_skipped(campaign, r, now, "re-entry rule: already messaged") for r in refused]
+    if campaign.channel == Campaign.Channel.EMAIL:
+        addresses, unreachable = contacts_email_reach(
+            app_id=campaign.app_id, contact_ids={r.contact_id for r in allowed}
+        )
+        for reach in allowed:
+            if reason := unreachable.get(reach.contact_id):
+                rows.append(_skipped(campaign, reach, now, reason))
+                continue
+            row = _row(campaign, reach, now, device_id=None, is_test=is_test)
+            row.address = addresses[reach.contact_id]
+            rows.append(row)
+            result.scheduled += 1
+            result.due_now |= reach.due_at <= now
+        return _insert(rows, result)
+    devices = reachable_devices(campaign.app_id, {r.contact_id for r in allowed})
     for reach in allowed:
         targets = devices.get(reach.contact_id, [])
         if not targets:
@@ -51,6 +66,10 @@ def deliveries_schedule(
             rows.append(_row(campaign, reach, now, device_id=device_id, is_test=is_test))
             result.scheduled += 1
             result.due_now |= reach.due_at <= now
+    return _insert(rows, result)
+
+
+def _insert(rows: list[Delivery], result: ScheduleResult) -> ScheduleResult:
     result.skipped = len(rows) - result.scheduled
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     return result
@@ -92,6 +111,7 @@ def _row(campaign, reach: Reach, now, *, device_id, is_test=False) -> Delivery:
         app_id=campaign.app_id,
         campaign=campaign,
         contact_id=reach.contact_id,
+        channel=campaign.channel,
         device_id=device_id,
         source=reach.source,
         is_test=is_test,

@@ -40,7 +40,7 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from campaigns.buttons import button_templates, buttons_rendered
-from campaigns.models import Campaign, Delivery, PushedMark, PushPolicy
+from campaigns.models import Campaign, Channel, Delivery, EmailSettings, PushedMark, PushPolicy
 from campaigns.providers import device_providers
 from campaigns.providers.base import (
     MAX_ATTEMPTS,
@@ -50,12 +50,15 @@ from campaigns.providers.base import (
     backoff_seconds,
 )
 from campaigns.services.dispatch import Claim, deliveries_take_over
+from campaigns.services.email_sending import emails_send
+from campaigns.services.email_tracking import email_bounced
 from campaigns.services.quiet_hours import quiet_until
 from campaigns.services.templates import templates_render
 from common.db.dialect import dialect
 from common.db.executor import execute, fetch
 from common.db.rows import from_row, select_list
 from contacts.models import Contact, Device
+from contacts.selectors import contact_email_unreachable
 from events import catalog
 from events.services.builtin import BuiltinEvent, events_record_builtin
 from segments.models import SegmentMembership
@@ -78,11 +81,15 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
     rows = _rows(ids)
     facts = _RuleFacts.load(rows, now)
     passed = [row for row in rows if _passes_rules(row, own, now, report, facts)]
-    messages, results = _messages(passed)
+    emails = [row for row in passed if row.channel == Delivery.Channel.EMAIL]
+    messages, results = _messages([row for row in passed if row.channel != Delivery.Channel.EMAIL])
     to_send = [row for row in passed if row.pk in messages]
     # Providers are found here, once, not by the send threads racing to make the first one.
     providers = device_providers(row.device for row in to_send)
     for answered in _answers(to_send, messages, providers):
+        _mark_pushed(own, answered, now)
+        results += answered
+    for answered in emails_send(emails):
         _mark_pushed(own, answered, now)
         results += answered
     _record(own, results, now, report)
@@ -200,16 +207,21 @@ class _RuleFacts:
     """What the send-time rules read, loaded once for a claim's rows (a query or two per claim
     instead of one or two per row)."""
 
-    caps: dict[int, int | None]  # app id -> daily cap
-    sent_last_day: Counter  # contact id -> pushes sent in the last day (capped apps only)
+    caps: dict[tuple[int, str], int | None]  # (app id, channel) -> daily cap
+    sent_last_day: Counter  # (contact id, channel) -> sent in the last day (capped ones only)
     members: set[tuple[int, int]]  # (segment id, contact id) of the segments rechecked
 
     @classmethod
     def load(cls, rows: list[Delivery], now: datetime) -> _RuleFacts:
         rows = [row for row in rows if not row.is_test]
-        caps = dict.fromkeys({row.app_id for row in rows})
-        caps.update(PushPolicy.objects.filter(app_id__in=caps).values_list("app_id", "daily_cap"))
-        capped = {row.contact_id for row in rows if caps[row.app_id] is not None}
+        apps = {row.app_id for row in rows}
+        caps = dict.fromkeys((row.app_id, row.channel) for row in rows)
+        channels = {channel for _, channel in caps}
+        for channel, policy in ((Channel.PUSH, PushPolicy), (Channel.EMAIL, EmailSettings)):
+            if channel in channels:  # a push-only claim reads no email settings
+                found = policy.objects.filter(app_id__in=apps).values_list("app_id", "daily_cap")
+                caps.update(((app_id, channel), cap) for app_id, cap in found)
+        capped = {row.contact_id for row in rows if caps[row.app_id, row.channel] is not None}
         recheck = {
             (row.campaign.audience_segment_id, row.contact_id)
             for row in rows
@@ -237,9 +249,12 @@ def _passes_rules(
     if campaign.recheck_audience and campaign.audience_segment_id is not None:
         if (campaign.audience_segment_id, row.contact_id) not in facts.members:
             return _skip(row, own, "no longer in the audience segment", report)
-    cap = facts.caps[row.app_id]
-    if cap is not None and facts.sent_last_day[row.contact_id] >= cap:
-        return _skip(row, own, f"daily cap of {cap} pushes reached", report)
+    if row.channel == Channel.EMAIL and (reason := contact_email_unreachable(row.contact)):
+        return _skip(row, own, reason, report)  # unsubscribed (or bounced) since scheduled
+    cap = facts.caps[row.app_id, row.channel]
+    if cap is not None and facts.sent_last_day[row.contact_id, row.channel] >= cap:
+        noun = "emails" if row.channel == Channel.EMAIL else "pushes"
+        return _skip(row, own, f"daily cap of {cap} {noun} reached", report)
     if campaign.quiet_start is not None:
         until = quiet_until(campaign, _timezone_of(row), now)
         if until is not None and campaign.quiet_action == Campaign.QuietAction.DROP:
@@ -249,7 +264,7 @@ def _passes_rules(
             report.outcomes["later"] += 1
             return False
     if cap is not None:  # a later row of the same claim counts this one
-        facts.sent_last_day[row.contact_id] += 1
+        facts.sent_last_day[row.contact_id, row.channel] += 1
     return True
 
 
@@ -262,11 +277,13 @@ def _sent_last_day(contact_ids: set[int], now: datetime) -> Counter:
         is_test=False,
         sent_at__gte=now - timedelta(days=1),
     )
-    return Counter(dict(sent.values_list("contact_id").annotate(n=Count("pk")).order_by()))
+    counts = sent.values_list("contact_id", "channel").annotate(n=Count("pk")).order_by()
+    return Counter({(contact_id, channel): n for contact_id, channel, n in counts})
 
 
 def _timezone_of(row: Delivery) -> str:
-    return row.contact.timezone or row.device.timezone or row.campaign.app.timezone
+    device_zone = row.device.timezone if row.device is not None else ""
+    return row.contact.timezone or device_zone or row.campaign.app.timezone
 
 
 def _skip(row: Delivery, own: str, reason: str, report: SendReport) -> bool:
@@ -361,11 +378,13 @@ def _record(own: str, results, now: datetime, report: SendReport) -> None:
         )
         _unmark(own, sent_ids)
         report.outcomes["sent"] += len(sent)
+        for row in sent:  # an address changed since the row was scheduled (the log shows it)
+            if row.channel == Channel.EMAIL and row.address != row.contact.email:
+                Delivery.objects.filter(pk=row.pk).update(address=row.contact.email)
         for row in sent:
             params = {"campaign_id": row.campaign_id, "delivery_id": row.pk}
-            events.setdefault(row.app_id, []).append(
-                _event(row, catalog.NOTIFICATION_SENT, params, now)
-            )
+            name = catalog.EMAIL_SENT if row.channel == Channel.EMAIL else catalog.NOTIFICATION_SENT
+            events.setdefault(row.app_id, []).append(_event(row, name, params, now))
         for row, outcome in results:
             if outcome.kind != Outcome.SENT:
                 events.setdefault(row.app_id, []).extend(
@@ -407,6 +426,10 @@ def _apply_failure(row, own, outcome: SendOutcome, now, report) -> list[BuiltinE
     _update(row, own, status=Delivery.Status.FAILED, claim=None, last_error=error)
     report.outcomes["failed"] += 1
     params = {"campaign_id": row.campaign_id, "delivery_id": row.pk, "reason": error[:200]}
+    if row.channel == Channel.EMAIL:
+        if outcome.kind != Outcome.GONE:
+            return []
+        return [email_bounced(row=row, reason=error, now=now)]
     recorded = [_event(row, catalog.NOTIFICATION_FAILED, params, now)]
     if outcome.kind == Outcome.GONE:
         key = str(row.pk)

@@ -14,7 +14,9 @@ from liquid.exceptions import LiquidError
 from contacts.models import Contact
 
 TEMPLATE_FIELDS = ("title", "body", "url")
+EMAIL_TEMPLATE_FIELDS = ("preheader", "html_body", "text_body")
 _environment = Environment()
+_html_environment = Environment(autoescape=True)  # an email's HTML part: values are escaped
 
 
 def template_errors(**templates: str) -> dict[str, list[str]]:
@@ -29,20 +31,26 @@ def template_errors(**templates: str) -> dict[str, list[str]]:
 
 
 def templates_render(
-    templates: dict[str, str], *, contact: Contact | None, event_params: dict | None
+    templates: dict[str, str],
+    *,
+    contact: Contact | None,
+    event_params: dict | None,
+    extra: dict | None = None,
+    escape: bool = False,
 ) -> dict[str, str]:
-    """Render each template for a contact and the trigger event's params.
+    """Render each template for a contact and the trigger event's params (and `extra`
+    variables). `escape`: the templates are HTML, and the values they output are escaped.
 
     A template that parses can still fail on the values it gets (`divided_by: 0`, a filter
     given a string): ValidationError {field: [reason]} for each field that failed."""
-    scope = {"contact": contact_scope(contact), "event": event_params or {}}
+    scope = {**(extra or {}), "contact": contact_scope(contact), "event": event_params or {}}
     rendered, errors = {}, {}
     for field, source in templates.items():
         if not _has_markup(source):  # plain text renders as itself: skip the engine
             rendered[field] = source or ""
             continue
         try:
-            rendered[field] = _parse(source).render(**scope)
+            rendered[field] = _parse(source, escape).render(**scope)
         except LiquidError as exc:
             errors[field] = [f"cannot be rendered for these values: {str(exc).splitlines()[0]}"]
     if errors:
@@ -127,5 +135,5 @@ def _has_markup(source: str | None) -> bool:
 
 
 @functools.lru_cache(maxsize=512)
-def _parse(source: str):
-    return _environment.from_string(source)
+def _parse(source: str, escape: bool = False):
+    return (_html_environment if escape else _environment).from_string(source)

@@ -5,8 +5,11 @@ it holds, and the figure behind it (a count, a sum, a time, a field's value)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from segments.conditions.periods import DAY_TEXT, names_days
+from segments.conditions.tree import CONTACT_DATE_FIELDS
 
 OPS = {
     "=": "exactly",
@@ -37,6 +40,15 @@ CALENDAR = {
     "last_month": "last month",
 }
 AGGREGATES = {"sum": "sum", "avg": "average", "min": "smallest", "max": "largest"}
+# A date compared with a day "YYYY-MM-DD" (a whole day in the app's timezone, docs/segments.md).
+DAY_OPS = {
+    "=": "is on",
+    "!=": "is not on",
+    "<": "is before",
+    "<=": "is on or before",
+    ">": "is after",
+    ">=": "is on or after",
+}
 
 
 @dataclass(frozen=True)
@@ -48,18 +60,30 @@ class Row:
 
 
 def explanation_rows(
-    conditions: dict, explanation: dict, *, timezone: str, segments: dict[int, tuple[str, dict]]
+    conditions: dict,
+    explanation: dict,
+    *,
+    timezone: str,
+    segments: dict[int, tuple[str, dict]],
+    attribute_types: dict[tuple[str, str], str] | None = None,
 ) -> list[Row]:
     """The rows of a tree and its annotated copy (segment_explain's "explanation"), depth first.
     The tree is read beside its copy because the copy's "value" is the contact's figure, which
     hides a contact condition's own value. `segments`: the app's segments' names and trees by id,
-    for the segments the tree names."""
-    return _Describer(ZoneInfo(timezone), segments).rows(conditions, explanation, 0)
+    for the segments the tree names. `attribute_types`: the kinds of the params the trees filter
+    on by (event, param), as the compiler has them: a date param's day operand reads as a day."""
+    describer = _Describer(ZoneInfo(timezone), segments, attribute_types or {})
+    return describer.rows(conditions, explanation, 0)
 
 
 class _Describer:
-    def __init__(self, tz: ZoneInfo, segments: dict[int, tuple[str, dict]]):
-        self.tz, self.segments = tz, segments
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        segments: dict[int, tuple[str, dict]],
+        attribute_types: dict[tuple[str, str], str],
+    ):
+        self.tz, self.segments, self.attribute_types = tz, segments, attribute_types
 
     def rows(self, node: dict, annotated: dict, depth: int) -> list[Row]:
         text, figure = getattr(self, f"_{node['type']}")(node, annotated["value"])
@@ -96,6 +120,17 @@ class _Describer:
             return f"from {self.when(period['from'])} to {self.when(period['to'])}"
         return "ever"
 
+    def where(self, node: dict) -> str:
+        filters = node.get("where")
+        if not filters:
+            return ""
+        event = node["event"]
+        return ", where " + " and ".join(
+            f"{spec['param']} "
+            f"{_filter(spec, dated=self.attribute_types.get((event, spec['param'])) == 'date')}"
+            for spec in filters
+        )
+
     # Groups ------------------------------------------------------------------------------
     def _and(self, node, value):
         return "All of these", ""
@@ -111,7 +146,7 @@ class _Describer:
         count = node.get("count") or {"op": ">=", "value": 1}
         verb = "Did" if node.get("performed", True) else "Did not do"
         text = f"{verb} {node['event']} {_times(count)} {self.period(node.get('period'))}"
-        text += _where(node.get("where"))
+        text += self.where(node)
         figure = f"{_plural(value['count'], 'matching event')}"
         if aggregate := node.get("aggregate"):
             fn = AGGREGATES[aggregate["fn"]]
@@ -131,7 +166,7 @@ class _Describer:
     def _streak(self, node, value):
         unit = node["unit"]
         text = f"Did {node['event']} in each of the last {_units(node['periods'], unit)}"
-        text += f" (complete {unit}s){_where(node.get('where'))}"
+        text += f" (complete {unit}s){self.where(node)}"
         periods = value
         matched = sum(1 for period in periods if period["matched"])
         missing = [self.when(period["start"])[:10] for period in periods if not period["matched"]]
@@ -140,7 +175,7 @@ class _Describer:
 
     def _contact(self, node, value):
         field = node["field"].replace("custom.", "custom field ", 1)
-        text = f"Contact's {field} {_filter(node)}"
+        text = f"Contact's {field} {_filter(node, dated=node['field'] in CONTACT_DATE_FIELDS)}"
         return text, f"{field}: {'not set' if value in (None, '') else value}"
 
     def _device(self, node, value):
@@ -172,10 +207,13 @@ def _times(count: dict) -> str:
     return f"{OPS[count['op']]} {_plural(count['value'], 'time')}"
 
 
-def _filter(spec: dict) -> str:
+def _filter(spec: dict, *, dated: bool = False) -> str:
+    """A filter in words; `dated`: it compares a date, so a day operand reads as a day."""
     op, value = spec["op"], spec.get("value")
     if op in ("exists", "not_exists"):
         return FILTER_OPS[op]
+    if dated and op in (*DAY_OPS, "between") and names_days(op, value):
+        return _days(op, value)
     if op == "between":
         return f"is between {value[0]} and {value[1]}"
     if op in ("within", "not_within"):
@@ -189,7 +227,16 @@ def _filter(spec: dict) -> str:
     return f"{FILTER_OPS.get(op, _op(op))} {value}"
 
 
-def _where(filters) -> str:
-    if not filters:
-        return ""
-    return ", where " + " and ".join(f"{spec['param']} {_filter(spec)}" for spec in filters)
+def _days(op: str, value) -> str:
+    """A date filter naming days: "is on 24 Dec 2026", "is between 24 Dec 2026 and 31 Dec 2026,
+    both included" (a bound may be an instant, which is itself included)."""
+    if op == "between":
+        return f"is between {_day(value[0])} and {_day(value[1])}, both included"
+    return f"{DAY_OPS[op]} {_day(value)}"
+
+
+def _day(value: str) -> str:
+    if not DAY_TEXT.match(value):
+        return value
+    day = date.fromisoformat(value)
+    return f"{day.day} {day:%b} {day.year}"

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 
 from segments.admin.explanation import explanation_rows
+from segments.conditions.compiler import segment_context
 from segments.conditions.explain import segment_explain
 from segments.models import Segment
 from segments.selectors import contact_find, segment_history, segment_member_list
@@ -59,11 +60,15 @@ def _explanation(segment: Segment, identifier: str) -> dict:
             "pk", "name", "conditions"
         )
     }
+    # The params' types, so that a date param compared with a day reads as that day.
+    trees = {pk: conditions for pk, (_, conditions) in segments.items()}
+    context = segment_context(segment.app, segment.conditions, trees=trees)
     rows = explanation_rows(
         segment.conditions,
         explained["explanation"],
         timezone=segment.app.timezone,
         segments=segments,
+        attribute_types=context.attribute_types,
     )
     return {
         "contact_query": identifier,

@@ -40,8 +40,13 @@ def create_campaign(page, live_server) -> None:
     # amount is a number: text operators are not offered for it.
     contains = "[name=trigger_where-op] option[value=contains]"
     assert page.eval_on_selector(contains, "option => option.disabled") is True
+    # The value input hints at what the operator takes.
+    value = page.locator("[name=trigger_where-value]")
+    page.select_option("[name=trigger_where-op]", "between")
+    assert value.get_attribute("placeholder") == "e.g. 10, 99"
     page.select_option("[name=trigger_where-op]", ">")
-    page.fill("[name=trigger_where-value]", "50")
+    assert value.get_attribute("placeholder") == "e.g. 50"
+    value.fill("50")
     page.click("button.where-add")  # a second row, thought better of
     assert page.locator(".where-row").count() == 2
     page.locator(".where-row").nth(1).locator(".where-remove").click()

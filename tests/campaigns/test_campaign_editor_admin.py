@@ -161,6 +161,175 @@ def test_filter_values_take_the_type_of_the_attribute(marketer, app):
     ]
 
 
+def where_rows(*rows: tuple[str, str, str]) -> dict:
+    """The editor's filter rows (param, operator, value)."""
+    return {
+        f"trigger_where-{part}": [row[index] for row in rows]
+        for index, part in enumerate(("param", "op", "value"))
+    }
+
+
+@pytest.fixture
+def typed_params(app):
+    """purchase_completed's arrays, location and date, as segments type them."""
+    event_type, _ = EventType.objects.get_or_create(app=app, name="purchase_completed")
+    for name, type_, is_array in (
+        ("tags", "string", True),
+        ("sizes", "number", True),
+        ("place", "geoloc", False),
+        ("due", "date", False),
+    ):
+        event_attribute_declare(event_type=event_type, name=name, type_=type_, is_array=is_array)
+
+
+# Each operator of the segment grammar the editor offers beyond plain values: the spec it stores
+# and the text the row shows when the campaign is opened again.
+NEW_OPERATOR_ROWS = [
+    ("tags", "contains_any", ["sale", "new"], "sale, new"),
+    ("sizes", "not_contains_any", [38, 40.5], "38, 40.5"),  # the array's elements' type
+    ("place", "within", {"lat": 48.85, "lon": 2.35, "km": 10}, "10 km of 48.85, 2.35"),
+    ("place", "not_within", {"lat": -33.9, "lon": 18.4, "km": 2.5}, "2.5 km of -33.9, 18.4"),
+    ("due", "within_last", {"amount": 3, "unit": "day"}, "3 days"),
+    ("due", "within_next", {"amount": 1, "unit": "month"}, "1 month"),
+]
+
+
+@pytest.mark.parametrize(("param", "op", "value", "text"), NEW_OPERATOR_ROWS)
+def test_new_operators_are_saved_as_specs_and_shown_back_as_typed(
+    marketer, app, typed_params, param, op, value, text
+):
+    response = marketer.post(ADD, form(**where_rows((param, op, text))))
+    assert response.status_code == 302, errors_of(response)
+    campaign = Campaign.objects.get()
+    assert campaign.trigger_where == [{"param": param, "op": op, "value": value}]
+
+    html = marketer.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    assert f'name="trigger_where-value" value="{text}"' in html
+    assert f'<option value="{op}" selected>' in html
+    # Saved again as shown, the filter is unchanged.
+    url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    assert marketer.post(url, form(**where_rows((param, op, text)))).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.trigger_where == [{"param": param, "op": op, "value": value}]
+
+
+def test_distances_and_relative_dates_are_read_with_lenient_spacing_and_case(
+    marketer, app, typed_params
+):
+    rows = where_rows(
+        ("place", "within", "10km of 48.85,2.35"),
+        ("place", "not_within", "  0.5 KM  OF  -1 ,  -2.25 "),
+        ("due", "within_last", "1 Day"),
+        ("due", "within_next", "2weeks"),
+    )
+    response = marketer.post(ADD, form(**rows))
+    assert response.status_code == 302, errors_of(response)
+    assert [spec["value"] for spec in Campaign.objects.get().trigger_where] == [
+        {"lat": 48.85, "lon": 2.35, "km": 10},
+        {"lat": -1, "lon": -2.25, "km": 0.5},
+        {"amount": 1, "unit": "day"},
+        {"amount": 2, "unit": "week"},
+    ]
+
+
+def test_a_distance_or_relative_date_that_does_not_parse_names_its_filter(
+    marketer, app, typed_params
+):
+    rows = where_rows(
+        ("amount", ">", "50"),
+        ("place", "within", "near Paris"),
+        ("due", "within_last", "3 fortnights"),
+        ("due", "within_next", "-2 days"),
+        ("place", "not_within", "10 km of 48.85"),
+    )
+    errors = errors_of(marketer.post(ADD, form(**rows)))
+    distance = "expected a distance in km of a latitude, longitude, like “10 km of 48.85, 2.35”"
+    days = "expected a number of days, weeks or months, like “3 days”"
+    assert errors["trigger_where"] == [
+        f"Filter 2, value: {distance}; got “near Paris”",
+        f"Filter 3, value: {days}; got “3 fortnights”",
+        f"Filter 4, value: {days}; got “-2 days”",
+        f"Filter 5, value: {distance}; got “10 km of 48.85”",
+    ]
+    assert not Campaign.objects.exists()
+    # The rows come back as typed, to be corrected.
+    html = marketer.post(ADD, form(**rows)).content.decode()
+    assert 'name="trigger_where-value" value="near Paris"' in html
+
+
+def test_the_services_errors_on_parts_of_a_value_name_the_filter_and_the_part(
+    marketer, app, typed_params
+):
+    rows = where_rows(
+        ("place", "within", "0 km of 100, 2.35"),
+        ("due", "within_last", "0 days"),
+    )
+    errors = errors_of(marketer.post(ADD, form(**rows)))
+    assert sorted(errors["trigger_where"]) == [
+        "Filter 1, value (distance): must be a number of kilometres above 0",
+        "Filter 1, value (latitude): must be a number from -90 to 90",
+        "Filter 2, value (amount): must be a whole number from 1 to 1000",
+    ]
+    assert "__all__" not in errors
+    assert not Campaign.objects.exists()
+
+
+def test_the_page_types_array_params_as_arrays_so_their_operators_are_offered(
+    marketer, typed_params
+):
+    page = marketer.get(ADD)
+    types = dict(page.context["event_attributes"]["purchase_completed"])
+    assert (types["tags"], types["sizes"], types["place"]) == ("string[]", "number[]", "geoloc")
+    assert "contains_any" in page.context["operators_by_type"]["string[]"]
+
+
+def test_filter_rows_left_behind_are_not_read_for_a_broadcast(marketer):
+    data = form(kind="broadcast", **where_rows(("place", "within", "near Paris")))
+    response = marketer.post(ADD, data)
+    assert response.status_code == 302, errors_of(response)
+    assert Campaign.objects.get().trigger_where == []
+
+
+def test_a_day_typed_for_a_date_reaches_the_services_unchanged(marketer, app, typed_params):
+    rows = where_rows(
+        ("due", "=", "2026-12-24"),
+        ("due", "between", "2026-12-01, 2026-12-24"),
+        ("due", "<", "2026-12-24T10:00:00+01:00"),
+        ("delivery_day", "=", "2026-12-24"),  # a param never seen: a day is no number
+    )
+    response = marketer.post(ADD, form(**rows))
+    assert response.status_code == 302, errors_of(response)
+    assert [spec["value"] for spec in Campaign.objects.get().trigger_where] == [
+        "2026-12-24",
+        ["2026-12-01", "2026-12-24"],
+        "2026-12-24T10:00:00+01:00",
+        "2026-12-24",
+    ]
+
+
+def test_a_campaign_saved_with_the_new_operators_fires_only_on_matching_events(
+    marketer, app, typed_params
+):
+    rows = where_rows(("tags", "contains_any", "sale, new"), ("due", "within_last", "3 days"))
+    response = marketer.post(ADD, form(**rows))
+    assert response.status_code == 302, errors_of(response)
+    campaign = Campaign.objects.get()
+    assert marketer.post(f"/admin/campaigns/campaign/{campaign.pk}/activate/").status_code == 302
+    now = datetime.now(UTC)
+    for user, tags, due in (
+        ("ann", ["new", "kids"], now - timedelta(days=1)),  # both hold
+        ("bob", ["kids"], now - timedelta(days=1)),  # none of the tags
+        ("cid", ["sale"], now - timedelta(days=10)),  # due too long ago
+    ):
+        subscribe(app, user)
+        track(app, user, "purchase_completed", tags=tags, due=due.isoformat())
+    trigger_marks_process()
+    sent_to = Delivery.objects.filter(campaign=campaign).values_list(
+        "contact__external_id", flat=True
+    )
+    assert list(sent_to) == ["ann"]
+
+
 def test_reopening_a_campaign_shows_the_delay_in_its_unit_and_the_filter_rows(marketer, app):
     campaign = campaign_create(
         app=app,

@@ -141,6 +141,12 @@ def test_stats_and_the_delivery_log(admin_client, app):
         "skipped": 1,
         "opened": 1,
         "open_rate": 1.0,
+        "clicked": 0,
+        "click_rate": 0.0,
+        "unsubscribed": 0,
+        "unsubscribe_rate": 0.0,
+        "bounced": 0,
+        "bounce_rate": 0.0,
     }
     log = admin_client.get(f"/api/v1/campaigns/{campaign_id}/deliveries?status=skipped").json()
     assert [row["reason"] for row in log["results"]] == ["no push-permitted device"]

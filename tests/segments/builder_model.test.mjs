@@ -8,11 +8,14 @@ import {
   ARRAY_OPS,
   attributeType,
   checkTree,
+  dateModeOf,
   elementType,
   emptyState,
   errorsByCard,
   findNode,
   fromTree,
+  inDateMode,
+  isDay,
   isNegated,
   newCondition,
   operatorsFor,
@@ -23,6 +26,7 @@ import {
   periodOfType,
   removeNode,
   setNegated,
+  takesDays,
   toTree,
   updateNode,
   withOperator,
@@ -276,6 +280,72 @@ test("a date filter relative to today takes an amount of days, weeks or months",
   assert.deepEqual(checkTree(fromTree(node), CATALOG), {
     "conditions.where[0].value.amount": ["enter a whole number from 1 to 1000"],
     "conditions.where[0].value.unit": ["choose days, weeks or months"],
+  });
+});
+
+// Dates as days or times ---------------------------------------------------------------------------
+test("a date operand may name a day with the comparisons and between, never in an array", () => {
+  for (const op of ["=", "!=", "<", "<=", ">", ">=", "between"]) assert.ok(takesDays("date", op), op);
+  for (const op of ["within_last", "within_next", "exists"]) assert.ok(!takesDays("date", op), op);
+  assert.ok(!takesDays("date[]", "contains"));
+  assert.ok(!takesDays("string", "="));
+});
+
+test("a date value opens in the mode it names; an empty one in the mode preferred, a day at first", () => {
+  assert.equal(dateModeOf("2026-12-24"), "day");
+  assert.equal(dateModeOf("2026-12-24T00:00:00Z"), "time");
+  assert.equal(dateModeOf(["2026-12-24", "2026-12-31"]), "day");
+  assert.equal(dateModeOf(["2026-12-24", "2026-12-31T10:00:00+01:00"]), "time"); // a time says more than a day
+  assert.equal(dateModeOf(["2026-12-24", ""], "time"), "day");
+  assert.equal(dateModeOf(""), "day");
+  assert.equal(dateModeOf(["", ""], "time"), "time");
+  assert.equal(dateModeOf(undefined, "time"), "time");
+});
+
+test("switching modes turns a time into its UTC day and a day into its UTC midnight", () => {
+  assert.equal(inDateMode("2026-12-24T23:30:00Z", "day"), "2026-12-24");
+  assert.equal(inDateMode("2026-12-24T00:30:00+09:00", "day"), "2026-12-23"); // the day its UTC box shows
+  assert.equal(inDateMode("2026-12-24", "time"), "2026-12-24T00:00:00Z");
+  assert.equal(inDateMode("2026-12-24", "day"), "2026-12-24");
+  assert.deepEqual(inDateMode(["2026-12-24", "2026-12-31T10:00:00Z"], "day"), ["2026-12-24", "2026-12-31"]);
+  assert.deepEqual(inDateMode(["", "2026-12-31"], "time"), ["", "2026-12-31T00:00:00Z"]);
+  assert.equal(inDateMode("", "time"), "");
+});
+
+test("days are checked as calendar days in the server's range", () => {
+  assert.ok(isDay("2026-12-24"));
+  assert.ok(isDay("2028-02-29"));
+  assert.ok(!isDay("2026-02-30"));
+  assert.ok(!isDay("0001-01-01"));
+  assert.ok(!isDay("2026-12-24T00:00:00Z"));
+  const filters = [
+    { param: "shipped_at", op: "=", value: "2026-12-24" },
+    { param: "shipped_at", op: "between", value: ["2026-12-24", "2026-12-31T12:00:00Z"] },
+    { param: "shipped_at", op: "<", value: "2026-02-30" },
+    { param: "shipped_at", op: "between", value: ["2026-12-24", ""] },
+  ];
+  const tree = { type: "and", conditions: [
+    { type: "event", event: "purchase_completed", where: filters },
+    { type: "contact", field: "created_at", op: ">=", value: "2026-01-01" },
+    { type: "contact", field: "last_seen", op: "<=", value: "2026-13-01" },
+  ] };
+  assert.deepEqual(checkTree(fromTree(tree), CATALOG), {
+    "conditions.conditions[0].where[2].value": ["enter a date"],
+    "conditions.conditions[0].where[3].value": ["enter a value"],
+    "conditions.conditions[2].value": ["enter a date"],
+  });
+});
+
+test("an array of dates takes times only: a day in it is caught before the preview", () => {
+  const catalog = { events: [{ name: "trip", attributes: [{ name: "date_stops", type: "date[]" }] }], segments: [] };
+  const where = [
+    { param: "date_stops", op: "contains", value: "2026-12-24" },
+    { param: "date_stops", op: "contains_any", value: ["2026-12-24T00:00:00Z", "2026-12-25"] },
+    { param: "date_stops", op: "not_contains", value: "2026-12-24T00:00:00+01:00" },
+  ];
+  assert.deepEqual(checkTree(fromTree({ type: "event", event: "trip", where }), catalog), {
+    "conditions.where[0].value": ["enter a time: an array of dates holds instants, not days"],
+    "conditions.where[1].value": ["enter a time: an array of dates holds instants, not days"],
   });
 });
 

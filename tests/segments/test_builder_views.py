@@ -265,6 +265,19 @@ def test_the_page_explains_why_a_contact_is_or_is_not_in_the_segment(marketer, s
     assert "ann</a>\n        is in this segment now." in response.content.decode()
 
 
+def test_the_page_reads_a_date_params_day_as_that_day(marketer, shop):
+    purchase = EventType.objects.get(app=shop, name="purchase")
+    event_attribute_declare(event_type=purchase, name="date_delivery", type_="date")
+    on_christmas_eve = {
+        "type": "event",
+        "event": "purchase",
+        "where": [{"param": "date_delivery", "op": "=", "value": "2026-12-24"}],
+    }
+    segment = segment_create(app=shop, name="Christmas Eve", conditions=on_christmas_eve)
+    [row] = marketer.get(page_url(segment), {"contact": "bob"}).context["explanation_rows"]
+    assert row.text == "Did purchase at least 1 time ever, where date_delivery is on 24 Dec 2026"
+
+
 def test_the_page_does_not_explain_another_apps_contact(marketer, shop, buyers, other_app):
     zed = Contact.objects.get(app=other_app, external_id="zed")
     for identifier in ("zed", f"#{zed.pk}"):

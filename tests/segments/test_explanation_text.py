@@ -123,3 +123,45 @@ def test_devices_and_other_segments_with_the_other_segments_own_reasons():
         (1, False, "Is in the segment “Reachable”", ""),
         (2, False, "Has a device", "0 matching devices"),
     ]
+
+
+def test_a_date_compared_with_a_day_reads_as_that_day():
+    where = [
+        {"param": "date_delivery", "op": "=", "value": "2026-12-24"},
+        {"param": "date_delivery", "op": "between", "value": ["2026-12-24", "2026-12-31"]},
+        {"param": "date_delivery", "op": ">=", "value": "2026-01-05"},
+        {"param": "date_delivery", "op": "<", "value": "2026-12-24T10:00:00Z"},  # an instant
+        {"param": "order_day", "op": "=", "value": "2026-12-24"},  # a string param: as typed
+    ]
+    event = {"type": "event", "event": "purchase", "where": where}
+    created = {"type": "contact", "field": "created_at", "op": "<=", "value": "2026-03-01"}
+    mixed = {"type": "contact", "field": "last_seen", "op": "between"}
+    mixed["value"] = ["2026-03-01", "2026-03-02T12:00:00Z"]
+    tree = {"type": "and", "conditions": [event, created, mixed]}
+    explanation = annotated(
+        tree,
+        False,
+        conditions=[
+            annotated(event, False, {"count": 0, "from": None, "to": None}),
+            annotated(created, True, "2026-02-01T10:00:00+00:00"),
+            annotated(mixed, False, None),
+        ],
+    )
+    rows = explanation_rows(
+        tree,
+        explanation,
+        timezone="Europe/Berlin",
+        segments={},
+        attribute_types={
+            ("purchase", "date_delivery"): "date",
+            ("purchase", "order_day"): "string",
+        },
+    )
+    assert [row.text for row in rows[1:]] == [
+        "Did purchase at least 1 time ever, where date_delivery is on 24 Dec 2026 and "
+        "date_delivery is between 24 Dec 2026 and 31 Dec 2026, both included and "
+        "date_delivery is on or after 5 Jan 2026 and date_delivery < 2026-12-24T10:00:00Z and "
+        "order_day = 2026-12-24",
+        "Contact's created_at is on or before 1 Mar 2026",
+        "Contact's last_seen is between 1 Mar 2026 and 2026-03-02T12:00:00Z, both included",
+    ]

@@ -95,6 +95,17 @@
     });
   }
 
+  // Each row's value input hints at what its operator takes ("10 km of 48.85, 2.35").
+  function fitValueHints(form) {
+    const container = form.querySelector("[data-where-rows]");
+    if (!container) return;
+    const hints = JSON.parse(container.dataset.valueHints);
+    container.querySelectorAll(".where-row").forEach((row) => {
+      const op = row.querySelector("[name$='-op']").value;
+      row.querySelector("[name$='-value']").placeholder = hints[op] ?? "";
+    });
+  }
+
   // The button rows: the last input takes a URL or an event name, as the action says ---------
   function fitButtonRows(form) {
     form.querySelectorAll(".button-row").forEach((row) => {
@@ -269,7 +280,10 @@
     const source = document.getElementById("campaign-event-attributes");
     const attributes = source ? JSON.parse(source.textContent) : {};
     const operators = JSON.parse(document.getElementById("campaign-operators").textContent);
-    const fit = () => fitOperators(form, attributes, operators);
+    const fit = () => {
+      fitOperators(form, attributes, operators);
+      fitValueHints(form);
+    };
     form.addEventListener("input", fit);
     form.addEventListener("click", fit); // rows added or removed
     showApplicable(form);

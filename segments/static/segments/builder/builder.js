@@ -127,26 +127,33 @@ function DraftInput({ value, format = (v) => (v ?? "") + "", parse = (t) => t, o
   return html`<input ...${rest} class=${`${rest.class ?? ""}${invalid ? " sb-invalid" : ""}`} value=${text} onInput=${onInput} />`;
 }
 
-// Dates are edited as UTC in datetime-local boxes and stored as RFC 3339 ("...Z").
+// Times are edited as UTC in datetime-local boxes and stored as RFC 3339 ("...Z"); days (type
+// "day") in date boxes, stored as "YYYY-MM-DD" (the day in the app's timezone).
 const toLocalInput = (iso) => (iso && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toISOString().slice(0, 16) : "");
 const fromLocalInput = (text) => (text ? `${text}:00Z` : "");
+const DATE_MODE_LABELS = { day: "a day", time: "a time (UTC)" };
 
 function ValueInput({ type, value, onValue, invalid, label }) {
   if (type === "boolean") {
     return html`<${Select} class="sb-value" aria-label=${label} value=${String(value)} options=${[["true", "true"], ["false", "false"]]} onChange=${(v) => onValue(v === "true")} />`;
   }
   if (type === "date") {
-    return html`<${DraftInput} class="sb-value" type="datetime-local" aria-label=${label} value=${value} format=${toLocalInput} parse=${fromLocalInput} onValue=${onValue} invalid=${invalid} />`;
+    return html`<${DraftInput} class="sb-value" type="datetime-local" aria-label=${`${label} (UTC)`} value=${value} format=${toLocalInput} parse=${fromLocalInput} onValue=${onValue} invalid=${invalid} />`;
+  }
+  if (type === "day") {
+    return html`<${DraftInput} class="sb-value" type="date" aria-label=${label} value=${value} format=${(v) => (model.isDayText(v) ? v : "")} onValue=${onValue} invalid=${invalid} />`;
   }
   return html`<${DraftInput} class="sb-value" type="text" inputmode=${type === "number" ? "decimal" : "text"} size=${type === "number" ? 8 : 16}
     aria-label=${label} value=${value} parse=${(text) => model.parseValue(text, type)} onValue=${onValue} invalid=${invalid} />`;
 }
 
-/** The value of a filter or contact condition, in the shape its operator wants. */
-function ValueEditor({ spec, type, onChange, errors }) {
+/** The value of a filter or contact condition, in the shape its operator wants. `days`: the
+ *  operand may name days (model.takesDays). */
+function ValueEditor({ spec, type, days, onChange, errors }) {
   const invalid = errorsFor(errors, "value").length > 0;
   const set = (value) => onChange({ ...spec, value });
   if (["exists", "not_exists"].includes(spec.op)) return null;
+  if (days) return html`<${DateEditor} spec=${spec} set=${set} invalid=${invalid} />`;
   if (model.CIRCLE_OPS.includes(spec.op)) return html`<${CircleEditor} spec=${spec} set=${set} errors=${errors} />`;
   if (model.RELATIVE_DATE_OPS.includes(spec.op)) {
     const span = spec.value ?? {};
@@ -170,7 +177,30 @@ function ValueEditor({ spec, type, onChange, errors }) {
       <${ValueInput} type=${type} value=${high} label="to" invalid=${invalid} onValue=${(v) => set([low, v])} />
     </span>`;
   }
-  return html`<${ValueInput} type=${type} value=${spec.value} label="value" invalid=${invalid} onValue=${set} />`;
+  const input = html`<${ValueInput} type=${type} value=${spec.value} label="value" invalid=${invalid} onValue=${set} />`;
+  return type === "date" ? html`${input}<span class="sb-utc">UTC</span>` : input; // an array's element: an instant
+}
+
+/** A date operand (or a between's two) as a day or as a time in UTC, as the marketer picks: a
+ *  new one starts as a day, a stored one opens as what it names; switching converts the value. */
+function DateEditor({ spec, set, invalid }) {
+  const [preferred, setPreferred] = useState(() => model.dateModeOf(spec.value));
+  const mode = model.dateModeOf(spec.value, preferred);
+  const changeMode = (next) => {
+    setPreferred(next);
+    set(model.inDateMode(spec.value, next));
+  };
+  // Keyed by mode: a new box rather than one whose type changes under its typed text.
+  const box = (value, label, onValue) => html`<${ValueInput} key=${`${mode}-${label}`} type=${mode === "day" ? "day" : "date"}
+    value=${value} label=${label} invalid=${invalid} onValue=${onValue} />`;
+  const [low, high] = Array.isArray(spec.value) ? spec.value : ["", ""];
+  return html`<span class="sb-date-value" data-mode=${mode}>
+    <${Select} class="sb-date-mode" aria-label="compare with" value=${mode} options=${model.DATE_MODES.map((m) => [m, DATE_MODE_LABELS[m]])}
+      onChange=${changeMode} />
+    ${spec.op === "between"
+      ? html`<span class="sb-between">${box(low, "from", (v) => set([v, high]))}<span>and</span>${box(high, "to", (v) => set([low, v]))}</span>`
+      : box(spec.value, "value", set)}
+  </span>`;
 }
 
 /** "within N km of (lat, lon)": three number boxes, each flagged by its own error. */
@@ -233,7 +263,7 @@ function FilterRow({ filter, node, catalog, onChange, onRemove, errors }) {
       invalid=${errorsFor(errors, "param").length > 0} />
     <${Select} class="sb-op" aria-label="operator" value=${filter.op} options=${model.operatorsFor(type).map((op) => [op, OP_LABELS[op]])}
       onChange=${(op) => onChange(model.withOperator(filter, op, type))} invalid=${errorsFor(errors, "op").length > 0} />
-    <${ValueEditor} spec=${filter} type=${model.elementType(type)} errors=${errors} onChange=${onChange} />
+    <${ValueEditor} spec=${filter} type=${model.elementType(type)} days=${model.takesDays(type, filter.op)} errors=${errors} onChange=${onChange} />
     <button type="button" class="sb-icon sb-remove-filter" title="Remove this filter" onClick=${onRemove}>×</button>
   </div>`;
 }
@@ -345,7 +375,7 @@ function ContactFields({ node, onChange, onReplace, errors }) {
       <${Select} class="sb-custom-type" aria-label="custom field type" value=${customType} options=${CUSTOM_TYPES} onChange=${changeCustomType} />`}
     <${Select} class="sb-op" aria-label="operator" value=${node.op} options=${model.operatorsFor(type).map((op) => [op, OP_LABELS[op]])}
       onChange=${(op) => onReplace(model.withOperator(node, op, type))} invalid=${errorsFor(errors, "op").length > 0} />
-    <${ValueEditor} spec=${node} type=${type} errors=${errors} onChange=${onReplace} />
+    <${ValueEditor} spec=${node} type=${type} days=${model.takesDays(type, node.op)} errors=${errors} onChange=${onReplace} />
   </div>`;
 }
 

@@ -28,6 +28,13 @@ export const ARRAY_OPS = ["contains", "not_contains", "contains_any", "not_conta
 const ARRAY_ONLY_OPS = ["contains_any", "not_contains_any"];
 for (const type of ["string", "number", "boolean", "date"]) OPERATORS_BY_TYPE[`${type}[]`] = ARRAY_OPS;
 export const MAX_RELATIVE_AMOUNT = 1000;
+// A date filter's operand is an instant ("2026-12-24T00:00:00Z") or a day ("2026-12-24", that day
+// in the app's timezone) with these operators (periods.py: DAY_OPERATORS); an array of dates
+// holds instants only.
+export const DAY_OPS = [...COUNT_OPS, "between"];
+export const DATE_MODES = ["day", "time"];
+const DAY_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+const [EARLIEST_DAY, LATEST_DAY] = ["0001-01-02", "9999-12-30"]; // as validation.py's
 export const CALENDAR_PERIODS = ["today", "yesterday", "this_week", "last_week", "this_month", "last_month"];
 export const PERIOD_TYPES = ["lifetime", ...CALENDAR_PERIODS, "last", "older_than", "between"];
 export const UNITS = ["minute", "hour", "day", "week", "month"];
@@ -272,6 +279,37 @@ export function parseList(text, type) {
     .map((item) => parseValue(item, type));
 }
 
+// Days and times ----------------------------------------------------------------------------------
+export const isDayText = (value) => typeof value === "string" && DAY_TEXT.test(value);
+
+/** Whether `value` is a calendar day "YYYY-MM-DD" the server accepts. */
+export function isDay(value) {
+  if (!isDayText(value) || value < EARLIEST_DAY || value > LATEST_DAY) return false;
+  const midnight = Date.parse(`${value}T00:00:00Z`); // NaN for month 13; 30 February rolls over
+  return !Number.isNaN(midnight) && new Date(midnight).toISOString().slice(0, 10) === value;
+}
+
+/** Whether a filter on `type` with `op` may name days (a date, not an array of dates). */
+export function takesDays(type, op) {
+  return type === "date" && DAY_OPS.includes(op);
+}
+
+/** "day" or "time": what a date value (or pair) names; `preferred` while it names nothing yet. */
+export function dateModeOf(value, preferred = "day") {
+  const given = (Array.isArray(value) ? value : [value]).filter((v) => typeof v === "string" && v !== "");
+  if (given.some((v) => !isDayText(v))) return "time";
+  return given.length ? "day" : preferred;
+}
+
+/** A date value (or pair) in `mode`: an instant becomes its UTC day (the day its UTC box shows),
+ *  a day its UTC midnight; empty values stay empty. */
+export function inDateMode(value, mode) {
+  if (Array.isArray(value)) return value.map((each) => inDateMode(each, mode));
+  if (typeof value !== "string" || value === "" || Number.isNaN(Date.parse(value))) return value;
+  if (mode === "day") return isDayText(value) ? value : new Date(value).toISOString().slice(0, 10);
+  return isDayText(value) ? `${value}T00:00:00Z` : value;
+}
+
 // Paths and errors ----------------------------------------------------------------------------------
 /** Each node's JSON path, as the server names them in its errors: id -> path. */
 export function pathsById(state, path = "conditions", paths = new Map()) {
@@ -352,13 +390,15 @@ function checkValue(spec, type, path, fail) {
     if (!RELATIVE_DATE_UNITS.includes(unit)) fail(`${path}.value.unit`, "choose days, weeks or months");
     return;
   }
+  const array = type.endsWith("[]");
   type = elementType(type);
   const values = Array.isArray(spec.value) ? spec.value : [spec.value];
   if (!values.length) return fail(`${path}.value`, "enter at least one value");
   for (const value of values) {
     if (value === "" || value === undefined || value === null) return fail(`${path}.value`, "enter a value");
     if (type === "number" && typeof value !== "number") return fail(`${path}.value`, "enter a number");
-    if (type === "date" && Number.isNaN(Date.parse(value))) return fail(`${path}.value`, "enter a date");
+    if (type === "date" && (isDayText(value) ? !isDay(value) : Number.isNaN(Date.parse(value)))) return fail(`${path}.value`, "enter a date");
+    if (type === "date" && array && isDayText(value)) return fail(`${path}.value`, "enter a time: an array of dates holds instants, not days");
   }
 }
 
