@@ -1,13 +1,15 @@
 """Delivery benchmark: event-to-push latency and broadcast throughput with a real Celery worker,
-PostgreSQL, Redis and a local push service, against the CPU floor of encrypting one payload.
+PostgreSQL, Redis and a local push service, against the CPU floor of encrypting one payload; and
+an email broadcast through a local SMTP server, against the CPU floor of handing one message to
+it.
 
     .venv/bin/python bench/delivery.py [--database-url postgres://postgres@127.0.0.1:5432/...]
         [--redis-url redis://127.0.0.1:6379/8] [--devices 20000] [--events 1000]
-        [--trigger-rate 20] [--mobile-devices 6000] [--no-mixed] [--repeat 3]
-        [--wait-quiet 0.5] [--py-spy DIR] [--write-docs]
+        [--trigger-rate 20] [--mobile-devices 6000] [--no-mixed] [--emails 20000]
+        [--only push|email] [--repeat 3] [--wait-quiet 0.5] [--py-spy DIR] [--write-docs]
 
-1. Drops and recreates the bench database, migrates it, installs the periodic tasks and creates
-   an app; empties the Redis database (broker).
+1. Drops and recreates the bench database, migrates it and installs the periodic tasks;
+   empties the Redis database (broker).
 2. Starts the local push service (tests/campaigns/push_service.py) in a process of its own, so
    that its HTTP threads don't share a GIL with this process: --devices subscriptions with
    verify=False (it records only what arrived when: a benchmark of the sender, not of this
@@ -15,12 +17,12 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
    checked and the aes128gcm body decrypted). With --mobile-devices, also the local FCM, APNs
    and OneSignal (bench/mobile_fakes.py: one process each), which check what real ones check
    (OAuth2 access token, ES256 provider JWT over HTTP/2 and TLS, REST API key, the message).
-3. Subscribes --devices contacts through `events_ingest` (the service behind the tracking API),
-   one web push device each, endpoint on the push service. With --mobile-devices N: an app per
-   mobile provider (FCM, APNs, OneSignal), its credentials of that provider's fake set
-   (encrypted under a PUSH_CREDENTIALS_KEYS made for the run), and N/3 contacts each
-   registering one device through `events_ingest` (FCM: android; APNs: ios; OneSignal:
-   android, push_provider "onesignal").
+3. Creates an app and subscribes --devices contacts to it through `events_ingest` (the service
+   behind the tracking API), one web push device each, endpoint on the push service. With
+   --mobile-devices N: an app per mobile provider (FCM, APNs, OneSignal), its credentials of
+   that provider's fake set (encrypted under a PUSH_CREDENTIALS_KEYS made for the run), and N/3
+   contacts each registering one device through `events_ingest` (FCM: android; APNs: ios;
+   OneSignal: android, push_provider "onesignal").
 4. Starts a Celery worker (prefork, --worker-concurrency processes) and beat (database
    scheduler: the periodic sweeps of config/schedules.py) as subprocesses, with production-like
    settings: DEBUG=false, persistent database connections, Redis broker, and
@@ -49,6 +51,21 @@ PostgreSQL, Redis and a local push service, against the CPU floor of encrypting 
 8. Prints a table with the targets of the issue (PASS/MISS), and one per provider (pushes/s
    and worker CPU per push of phases b, c and d); --write-docs replaces the
    "## Delivery (bench/delivery.py)" section of docs/performance.md.
+
+Steps 2-3 and 5-8 are the push part (--only push: nothing else). The email part (--emails N,
+unless 0; --only email: nothing else) adds to step 2 a local SMTP server (bench/smtp_sink.py,
+aiosmtpd in a process of its own, which counts the messages and discards them), to step 3 an app
+with its email settings and N contacts with a subscribed address, and to step 4 the worker's
+EMAIL_BACKEND (Django's SMTP backend), EMAIL_HOST and EMAIL_PORT of that server. Then, per
+repeat, a broadcast email campaign (HTML with images and links, the text part made from it,
+tracked links and opens) is activated; measured: emails/s between the first and the last arrival
+at the server, from the activation, and the worker's CPU per email. Every address must get
+exactly one email, every delivery row must end as sent, and the last message is parsed and
+checked. The floor, before and after: the same message (EmailMultiAlternatives) built by Django
+and handed to the same server over one connection of Django's SMTP backend in a bare loop in
+this process (--email-floor-repeat times; CPU of this process per email), and the same with
+Beacon's rendering of it for a delivery first (`email_message_build`); the report gives worker
+CPU per email / floor. --write-docs replaces the "## Email broadcast (issue 18)" section.
 
 CPU seconds used during each phase by the worker, beat, the push service, each mobile fake, the
 bench database's PostgreSQL backends, this process and the rest of the machine are printed (from
@@ -96,11 +113,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from measure import machine_busy_seconds, median, percentile, proc_stat, stop_py_spy, wait_quiet
 from mobile_fakes import KINDS, NAMES, MobileFake, worker_settings
+from smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DOCS = ROOT / "docs" / "performance.md"
 DOCS_HEADING = "## Delivery (bench/delivery.py)"
+EMAIL_DOCS_HEADING = "## Email broadcast (issue 18)"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/beacon_bench_delivery"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
 
@@ -796,6 +815,255 @@ def start_py_spy(args, pids: list[int], phase: str) -> list[subprocess.Popen]:
 
 
 # --------------------------------------------------------------------------------------------
+# Email: a broadcast through the local SMTP server, beside the floor of handing one message to it
+# --------------------------------------------------------------------------------------------
+
+
+EMAIL_DOMAIN = "bench.example"
+# A newsletter as a shop sends one: a heading, three products with image and link, a button.
+# The text part is made from it, links are tracked and the open pixel and footer added (the
+# campaign's defaults).
+EMAIL_HTML = (
+    "<html><body><h1>Spring sale, {{ contact.first_name | default: 'everyone' }}</h1>"
+    "<p>20% off everything until Sunday. Our picks for you:</p><ul>"
+    + "".join(
+        f'<li><a href="https://shop.example/p/{sku}"><img src="https://shop.example/i/{sku}.jpg"'
+        f' alt="{name}" width="120"></a> {name}: <s>{price}</s> {price * 0.8:.2f} EUR</li>'
+        for sku, name, price in (
+            ("shirt-12", "Linen shirt", 49.5),
+            ("socks-3", "Wool socks", 12.0),
+            ("cap-7", "Canvas cap", 24.0),
+        )
+    )
+    + '</ul><p><a href="https://shop.example/sale?utm_source=email">See the whole sale</a></p>'
+    "</body></html>"
+)
+
+
+@dataclass
+class EmailAudience:
+    app: object  # contacts.models.App
+    email_settings: object  # campaigns.models.EmailSettings
+    addresses: frozenset[str]
+
+
+def email_campaign_fields() -> dict:
+    from campaigns.models import Campaign
+
+    return {
+        "kind": Campaign.Kind.BROADCAST,
+        "channel": Campaign.Channel.EMAIL,
+        "title": BROADCAST_TITLE,
+        "preheader": "20% off everything until Sunday",
+        "html_body": EMAIL_HTML,
+    }
+
+
+def email_setup(count: int, batch: int = 2000) -> EmailAudience:
+    """An app with its email settings and `count` contacts with a subscribed address. The
+    contacts are inserted directly: how an address arrives (the API, identify, a mapping rule)
+    is not what this measures."""
+    from campaigns.services.policy import email_settings_update
+    from contacts.models import Contact
+    from contacts.services.apps import app_create
+
+    say(f"Creating {count:,} contacts with an email address")
+    app = app_create(name="Email bench", tenant_id="email-bench")
+    email_settings = email_settings_update(
+        app=app, from_email="news@shop.example", from_name="Shop", reply_to="help@shop.example"
+    )
+    addresses = [f"e{i}@{EMAIL_DOMAIN}" for i in range(count)]
+    for start in range(0, count, batch):
+        Contact.objects.bulk_create(
+            Contact(app=app, external_id=f"e{start + i}", email=address)
+            for i, address in enumerate(addresses[start : start + batch])
+        )
+    return EmailAudience(app, email_settings, frozenset(addresses))
+
+
+@dataclass
+class EmailFloor:
+    """This process's CPU seconds per email in a bare loop over one SMTP connection."""
+
+    handover: float  # the broadcast's message built by Django's email classes and sent
+    rendered: float  # the same, rendered for a delivery first (Beacon's email_message_build)
+    rate: float  # emails/s of the handover loop (one connection, one after the other)
+    size: int  # bytes of the message as sent
+
+
+def email_floor(audience: EmailAudience, port: int, repeat: int) -> EmailFloor:
+    """The floor: the message the worker sends for one of the broadcast's deliveries (a draft
+    campaign with the same fields, a delivery row not saved), built anew as the same
+    EmailMultiAlternatives and handed to the local SMTP server `repeat` times over one
+    connection of Django's SMTP backend; then `repeat` times with Beacon's rendering of it for
+    the delivery first (Liquid, tracked links, open pixel, footer, headers). No database."""
+    import secrets
+
+    from django.core.mail import EmailMultiAlternatives, get_connection
+
+    from campaigns.models import Delivery
+    from campaigns.services.campaigns import campaign_create
+    from campaigns.services.email_messages import email_message_build
+    from contacts.models import Contact
+
+    campaign = campaign_create(
+        app=audience.app, name="Bench: email floor", **email_campaign_fields()
+    )
+    contact = Contact.objects.filter(app=audience.app).order_by("pk").first()
+    row = Delivery(
+        pk=0,
+        app=audience.app,
+        campaign=campaign,
+        contact=contact,
+        channel=Delivery.Channel.EMAIL,
+        open_token=secrets.token_urlsafe(32),
+        event_params={},
+    )
+
+    def rendered() -> EmailMultiAlternatives:
+        return email_message_build(
+            row=row, email_settings=audience.email_settings, address=contact.email
+        )
+
+    sample = rendered()
+    [(html, mimetype)] = sample.alternatives
+
+    def same() -> EmailMultiAlternatives:
+        message = EmailMultiAlternatives(
+            subject=sample.subject,
+            body=sample.body,
+            from_email=sample.from_email,
+            to=sample.to,
+            reply_to=sample.reply_to,
+            headers=sample.extra_headers,
+        )
+        message.attach_alternative(html, mimetype)
+        return message
+
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    connection = get_connection(
+        backend, host="127.0.0.1", port=port, username="", password="", fail_silently=False
+    )
+    seconds = []
+    with connection:
+        for build in (same, rendered):
+            cpu, wall = time.process_time(), time.monotonic()
+            for _ in range(repeat):
+                if connection.send_messages([build()]) != 1:
+                    raise BenchError("the floor's SMTP server took no message")
+            seconds.append(((time.process_time() - cpu) / repeat, time.monotonic() - wall))
+    (handover, wall), (with_rendering, _) = seconds
+    size = len(sample.message().as_bytes())
+    return EmailFloor(handover, with_rendering, repeat / wall, size)
+
+
+@dataclass
+class EmailBroadcast:
+    figures: Figures  # of the arrivals at the SMTP server (its `pushes`: emails)
+    cpu: Cpu
+    retried: int  # deliveries sent at a later attempt
+    load: tuple[float, float] = (0.0, 0.0)
+
+    def ms_per_email(self, part: str) -> float:
+        return self.cpu.parts[part] * 1000 / self.figures.pushes
+
+    def line(self) -> str:
+        return (
+            f"  {self.figures.rate:,.0f} emails/s first to last, "
+            f"{self.figures.end_to_end:,.0f}/s from activation, last after "
+            f"{self.figures.last:.1f} s; worker CPU {self.ms_per_email('worker'):.2f} ms per "
+            f"email; {self.cpu.line()}"
+            + (f"; {self.retried} deliveries needed retries" if self.retried else "")
+        )
+
+
+def email_runs(args, audience: EmailAudience, sink: SmtpSink, groups, worker, beat):
+    """Per repeat, an email broadcast to every contact, between two measures of the floor.
+    Returns (broadcasts, floors) for `email_report`."""
+    worker.check()
+    beat.check()
+    floors = [email_floor(audience, sink.port, args.email_floor_repeat)]
+    say(
+        f"  email floor: {floors[0].handover * 1000:.3f} ms of CPU per email handed over, "
+        f"{floors[0].rendered * 1000:.3f} ms rendered and handed over"
+    )
+    broadcasts = []
+    for run_index in range(args.repeat):
+        vacuum_analyze()
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+        say(f"Run {run_index + 1}: email broadcast to {len(audience.addresses):,} contacts")
+        load_before = os.getloadavg()[0]
+        done = email_broadcast(args, audience, sink, groups, f"email-{run_index}", worker)
+        done.load = (load_before, os.getloadavg()[0])
+        say(done.line())
+        broadcasts.append(done)
+        worker.check()
+    wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+    floors.append(email_floor(audience, sink.port, args.email_floor_repeat))
+    return broadcasts, floors
+
+
+def email_broadcast(args, audience: EmailAudience, sink: SmtpSink, groups, phase, worker: Celery):
+    """A broadcast email campaign, activated and measured until the SMTP server has had one
+    message per contact (failing at once if the worker dies). Then checked: each address got
+    exactly one, every delivery row ended as sent, and the latest message is the rendered
+    campaign."""
+    from campaigns.services.campaigns import campaign_activate, campaign_create
+
+    campaign = campaign_create(app=audience.app, name=f"Bench {phase}", **email_campaign_fields())
+    expected = len(audience.addresses)
+    offset = sink.count()
+    spies = start_py_spy(args, worker.pids(), phase) if args.py_spy else []
+    with CpuMeter(groups) as meter:
+        activated = time.time()
+        campaign_activate(campaign=campaign)
+        deadline = time.monotonic() + args.timeout
+        while sink.count() < offset + expected and time.monotonic() < deadline:
+            worker.check()
+            time.sleep(0.2)
+    stop_py_spy(spies)
+    arrivals = sink.arrivals(offset)
+    per_address = Counter(address for recipients, _ in arrivals for address in recipients)
+    problems = {
+        "addresses without an email": len(audience.addresses - per_address.keys()),
+        "addresses with more than one": sum(1 for n in per_address.values() if n > 1),
+        "to addresses not of the audience": len(per_address.keys() - audience.addresses),
+    }
+    if any(problems.values()):
+        detail = ", ".join(f"{n} {what}" for what, n in problems.items() if n)
+        raise BenchError(f"{phase}: {len(arrivals)} emails for {expected} contacts: {detail}")
+    retried = deliveries_check(phase, [campaign], expected)
+    if late := sink.count() - offset - expected:
+        raise BenchError(f"{phase}: {late} more emails reached the SMTP server")
+    email_check(phase, sink.last(), audience)
+    return EmailBroadcast(Figures.of([at for _, at in arrivals], activated), meter.result, retried)
+
+
+def email_check(phase: str, raw: bytes, audience: EmailAudience) -> None:
+    """The message is the campaign rendered for its contact: subject, both parts, tracking,
+    the one-click unsubscribe headers."""
+    import email
+    from email.policy import default
+
+    message = email.message_from_bytes(raw, policy=default)
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    checks = {
+        "subject": message["Subject"] == BROADCAST_RENDERED,
+        "recipient": message["To"] in audience.addresses,
+        "text part": text is not None and "Linen shirt: 49.5 39.60 EUR" in text.get_content(),
+        "HTML part": html is not None and "Wool socks: <s>12.0</s> 9.60 EUR" in html.get_content(),
+        "tracked links": html is not None and html.get_content().count("/email/click/") == 4,
+        "open pixel": html is not None and "/email/open/" in html.get_content(),
+        "one-click unsubscribe": message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        and "/email/unsubscribe/" in (message["List-Unsubscribe"] or ""),
+    }
+    if failed := [what for what, ok in checks.items() if not ok]:
+        raise BenchError(
+            f"{phase}: the email sent is not as rendered ({', '.join(failed)}):\n{raw[:3000]!r}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
 
@@ -952,12 +1220,12 @@ def _cpu_text(cpu: Cpu | None) -> str:
 NOTES_MARKER = "<!-- bench/delivery.py: the notes below are written by hand and kept -->"
 
 
-def write_docs(command: str, body: str) -> None:
-    """Replace this script's section of docs/performance.md up to NOTES_MARKER (hand-written
+def write_docs(heading: str, command: str, setup: str, body: str) -> None:
+    """Replace the section `heading` of docs/performance.md up to NOTES_MARKER (hand-written
     analysis after it, and the rest of the file, are kept)."""
     text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    block = f"{DOCS_HEADING}\n\n```\n{command}\n```\n\n{SETUP_TEXT}\n\n{body}\n"
-    section = re.compile(rf"^{re.escape(DOCS_HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    block = f"{heading}\n\n```\n{command}\n```\n\n{setup}\n\n{body}\n"
+    section = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.M | re.S)
     found = section.search(text)
     if found is None:
         text = f"{text.rstrip()}\n\n{block}\n{NOTES_MARKER}\n"
@@ -980,6 +1248,80 @@ SETUP_TEXT = (
     "subscriptions (VAPID JWT checked, aes128gcm payload decrypted). Every device gets "
     "exactly one push per phase (checked)."
 )
+
+EMAIL_SETUP_TEXT = (
+    "Setup: as for the pushes above (fresh PostgreSQL database, Redis broker, one Celery worker "
+    "with 4 prefork processes and beat, DEBUG=false), the worker sending through Django's SMTP "
+    "backend (EMAIL_HOST=127.0.0.1, no TLS) to a local SMTP server (bench/smtp_sink.py: "
+    "aiosmtpd in a process of its own, which notes each message's recipients and arrival time "
+    "and discards it). The contacts are inserted with a subscribed address; the email is a "
+    "newsletter with HTML (three products with image and link, a button) and the text part "
+    "made from it, links tracked, open pixel, unsubscribe footer and headers. Every address "
+    "gets exactly one email per run and every delivery row ends as sent (checked), and the "
+    "last message is parsed (subject, both parts, tracking, List-Unsubscribe)."
+)
+
+
+def email_report(args, broadcasts: list[EmailBroadcast], floors: list[EmailFloor]) -> str:
+    floor = median(f.handover for f in floors)
+    rendered = median(f.rendered for f in floors)
+    worker_ms = [b.ms_per_email("worker") for b in broadcasts]
+    machine_ms = [b.ms_per_email("machine") for b in broadcasts]
+    loads = ", ".join(f"{b.load[0]:.2f} -> {b.load[1]:.2f}" for b in broadcasts)
+    runs = f"medians of {len(broadcasts)} runs" if len(broadcasts) > 1 else "one run"
+
+    def row(name: str, values: list[float], form: str, unit: str = "", bold=False) -> str:
+        value = form.format(median(values)) + unit
+        return (
+            f"| {name} | {f'**{value}**' if bold else value} | "
+            + ", ".join(form.format(v) for v in values)
+            + " |"
+        )
+
+    return "\n".join(
+        [
+            f"Code {args.code_version}; {args.emails:,} "
+            f"contacts with a subscribed address; an email of {floors[0].size / 1024:.1f} KB "
+            f"each; worker: prefork, concurrency {args.worker_concurrency}; beat (database "
+            f"scheduler); {runs}. Machine load average (1 min) per run, before -> after: "
+            f"{loads} ({os.cpu_count()} cores).",
+            "",
+            f"Floor: the same message (EmailMultiAlternatives, text and HTML, the same headers) "
+            f"built by Django and handed to the local SMTP server over one connection of "
+            f"Django's SMTP backend, {args.email_floor_repeat:,} times in a bare loop in the "
+            f"bench process = **{floor * 1000:.3f} ms** of CPU per email "
+            f"({median(f.rate for f in floors):,.0f} emails/s on that one connection; "
+            f"before/after: {', '.join(f'{f.handover * 1000:.3f}' for f in floors)} ms). "
+            f"With Beacon's rendering of it for a delivery first (`email_message_build`: Liquid, "
+            f"text part from the HTML, tracked links, pixel, footer, headers): "
+            f"{rendered * 1000:.3f} ms.",
+            "",
+            "| email broadcast | figure | per run |",
+            "|---|---|---|",
+            row(
+                f"to {args.emails:,}: emails/s, first to last arrival",
+                [b.figures.rate for b in broadcasts],
+                "{:,.0f}",
+                bold=True,
+            ),
+            row("emails/s from activation", [b.figures.end_to_end for b in broadcasts], "{:,.0f}"),
+            row(
+                "activation to first arrival", [b.figures.first for b in broadcasts], "{:.1f}", " s"
+            ),
+            row("activation to last arrival", [b.figures.last for b in broadcasts], "{:.1f}", " s"),
+            row("worker CPU per email", worker_ms, "{:.2f}", " ms", bold=True),
+            row(
+                "worker CPU per email / floor",
+                [ms / (floor * 1000) for ms in worker_ms],
+                "{:.1f}",
+                "x",
+                bold=True,
+            ),
+            row("machine CPU per email (every process)", machine_ms, "{:.2f}", " ms"),
+            "",
+            f"CPU seconds per phase (first run): {_cpu_text(broadcasts[0].cpu)}.",
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1006,11 +1348,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=True,
         help="with --mobile-devices, also the web and mobile broadcasts at once",
     )
+    parser.add_argument(
+        "--emails", type=int, default=20_000, help="email broadcast audience (0: no email part)"
+    )
+    parser.add_argument(
+        "--email-floor-repeat", type=int, default=2000, help="emails per measure of the floor"
+    )
+    parser.add_argument(
+        "--only", choices=("push", "email"), help="run only the push part, or only the email part"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker-concurrency", type=int, default=4, help="as README")
     parser.add_argument("--push-send-concurrency", type=int, help="default: the setting's")
     parser.add_argument("--verify-pushes", type=int, default=5, help="sanity pass pushes")
-    parser.add_argument("--floor-repeat", type=int, default=1000)
+    parser.add_argument("--floor-repeat", type=int, default=1000, help="pushes encrypted")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per phase")
     parser.add_argument(
         "--wait-quiet",
@@ -1024,7 +1375,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--py-spy", metavar="DIR", help="sample the worker during the phases")
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     args = parser.parse_args(argv)
-    if args.events > args.devices:
+    if args.only == "email" and args.emails < 1:
+        parser.error("--only email needs --emails")
+    if args.only != "email" and args.events > args.devices:
         parser.error("--events must not exceed --devices (one contact per event)")
     if args.mobile_devices and args.mobile_devices < len(KINDS):
         parser.error(f"--mobile-devices must be 0 or at least {len(KINDS)} (one per provider)")
@@ -1033,7 +1386,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # A plain `kill` must stop the worker, beat and push service too (the finally blocks).
+    # A plain `kill` must stop the worker, beat and the fake servers too (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="bench-delivery-")
     try:
@@ -1053,90 +1406,43 @@ def run(args, var_dir: str) -> int:
     flush_redis(args.redis_url)
     configure_django(env)
     from django.core.management import call_command
-    from push_floor import encryption_seconds
 
-    from campaigns.models import Campaign
-    from campaigns.services.campaigns import campaign_activate, campaign_create
     from campaigns.vapid import vapid_keys
     from config.schedules import periodic_tasks_install
-    from contacts.services.apps import app_create
 
     call_command("migrate", verbosity=0)
     periodic_tasks_install()  # what `manage.py beacon_setup` does at deploy
     vapid_keys()  # and the VAPID key pair, in the database the workers share
-    app = app_create(name="Delivery bench", tenant_id="delivery-bench")
-    service = PushServiceProcess()
-    worker = beat = None
+    service = sink = worker = beat = None
     fakes: dict[str, MobileFake] = {}
+    pushes = emails = None
     try:
-        say(f"Subscribing {args.devices:,} contacts")
-        subscriptions = service.call("subscriptions", False, args.devices)
-        subscribe(app, subscriptions, "u")
-        paths = [urlsplit(s["endpoint"]).path for s in subscriptions]
-        web = Audience("web push", app, WebPushFake(service), frozenset(paths), args.verify_pushes)
-        mobile: dict[str, Audience] = {}
-        if args.mobile_devices:
-            say(f"Registering {args.mobile_devices:,} mobile devices (FCM, APNs, OneSignal)")
-            fakes = {kind: MobileFake(kind) for kind in KINDS}
-            mobile = mobile_audiences(fakes, args.mobile_devices)
-            env.update(worker_settings(fakes, str(Path(var_dir) / "apns-ca.pem")))
-        title = "Thanks, {{ contact.first_name | default: 'friend' }}"
-        campaign_activate(
-            campaign=campaign_create(
-                app=app,
-                name="Bench: after purchase",
-                kind=Campaign.Kind.EVENT,
-                title=title,
-                body="Your order {{ event.order_id }} of {{ event.amount }} is confirmed",
-                url="https://shop.example/orders/{{ event.order_id }}",
-                trigger_event="purchase_completed",
+        if args.only != "email":
+            service = PushServiceProcess()
+            push = push_setup(args, env, var_dir, service, fakes)
+        if args.emails and args.only != "push":
+            sink = SmtpSink()
+            env.update(
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_HOST="127.0.0.1",
+                EMAIL_PORT=str(sink.port),
             )
-        )
+            audience = email_setup(args.emails)
         vacuum_analyze()
         flush_redis(args.redis_url)  # the nudges of the set-up: the sweeps do them anyway
         worker, beat = start_celery(args, env, var_dir)
         dbname = urlsplit(args.database_url).path.lstrip("/")
-        groups = {
-            "worker": worker.pids,
-            "beat": beat.pids,
-            "push service": lambda: [service.process.pid],
-            **{f"{fake.name} fake": (lambda pid=fake.pid: [pid]) for fake in fakes.values()},
-            "postgres": lambda: postgres_pids(dbname),
-            "redis": redis_pids,
-        }
-        say("Sanity pass (verifying push service)")
-        sanity_pass(app, service, args.verify_pushes, "Thanks, friend")
-        worker.check()
-        beat.check()
-
-        floors = [encryption_seconds(repeat=args.floor_repeat)]
-        say(f"  floor: {floors[0] * 1000:.3f} ms per payload")
-        repeats = []
-        rng = random.Random(7)
-        for run_index in range(args.repeat):
-            chosen = rng.sample(range(args.devices), args.events)
-            users = {f"u{i}": paths[i] for i in chosen}
-            vacuum_analyze()
-            wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
-            load_before = os.getloadavg()[0]
-            say(f"Run {run_index + 1}: {args.events} trigger events at {args.trigger_rate:g}/s")
-            result = trigger_phase(args, app, service, users, run_index, groups, worker.pids)
-            say(
-                f"  p50 {percentile(result.latencies, 0.5) * 1000:.0f} ms, "
-                f"p99 {percentile(result.latencies, 0.99) * 1000:.0f} ms, "
-                f"max {max(result.latencies) * 1000:.0f} ms; {result.trigger_cpu.line()}"
-            )
-            vacuum_analyze()
-            wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
-            say(f"Run {run_index + 1}: broadcast to {args.devices:,} devices")
-            broadcast_phase(args, web, groups, result, run_index, worker.pids)
-            result.load = (load_before, os.getloadavg()[0])
-            say(result.web.line())
-            mobile_phases(args, web, mobile, groups, result, run_index, worker.pids)
-            repeats.append(result)
-            worker.check()
-        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
-        floors.append(encryption_seconds(repeat=args.floor_repeat))
+        groups = {"worker": worker.pids, "beat": beat.pids}
+        if service is not None:
+            groups["push service"] = lambda: [service.process.pid]
+        groups.update({f"{f.name} fake": (lambda pid=f.pid: [pid]) for f in fakes.values()})
+        if sink is not None:
+            groups["SMTP server"] = lambda: [sink.pid]
+        groups.update({"postgres": lambda: postgres_pids(dbname), "redis": redis_pids})
+        if service is not None:
+            pushes = push_runs(args, push, service, groups, worker, beat)
+        if sink is not None:
+            emails = email_runs(args, audience, sink, groups, worker, beat)
     except BaseException:
         for process in (worker, beat):
             if process is not None and (tail := process.log_tail()):
@@ -1146,17 +1452,104 @@ def run(args, var_dir: str) -> int:
         for process in (beat, worker):
             if process is not None:
                 process.stop()
-        service.stop()
-        for fake in fakes.values():
-            fake.stop()
-    body = report(args, repeats, floors)
-    say("")
-    say(body)
-    if args.write_docs:
-        command = " ".join([".venv/bin/python bench/delivery.py", *sys.argv[1:]])
-        write_docs(command, body)
-        say(f"\nWrote {DOCS.relative_to(ROOT)}")
+        for server in (service, sink, *fakes.values()):
+            if server is not None:
+                server.stop()
+    command = " ".join([".venv/bin/python bench/delivery.py", *sys.argv[1:]])
+    sections = []
+    if pushes is not None:
+        sections.append((DOCS_HEADING, SETUP_TEXT, report(args, *pushes)))
+    if emails is not None:
+        sections.append((EMAIL_DOCS_HEADING, EMAIL_SETUP_TEXT, email_report(args, *emails)))
+    for heading, setup, body in sections:
+        say("")
+        say(body)
+        if args.write_docs:
+            write_docs(heading, command, setup, body)
+            say(f"\nWrote {heading!r} of {DOCS.relative_to(ROOT)}")
     return 0
+
+
+@dataclass
+class PushSetup:
+    web: Audience
+    mobile: dict[str, Audience]  # kind -> its app's devices
+    paths: list[str]  # the web devices' endpoint paths, the i-th of contact u<i>
+
+
+def push_setup(args, env: dict[str, str], var_dir: str, service, fakes) -> PushSetup:
+    """Steps 2 and 3: the contacts and devices of the push phases, and the event campaign of the
+    trigger phase. The mobile fakes started are added to `fakes` (the caller stops them)."""
+    from campaigns.models import Campaign
+    from campaigns.services.campaigns import campaign_activate, campaign_create
+    from contacts.services.apps import app_create
+
+    app = app_create(name="Delivery bench", tenant_id="delivery-bench")
+    say(f"Subscribing {args.devices:,} contacts")
+    subscriptions = service.call("subscriptions", False, args.devices)
+    subscribe(app, subscriptions, "u")
+    paths = [urlsplit(s["endpoint"]).path for s in subscriptions]
+    web = Audience("web push", app, WebPushFake(service), frozenset(paths), args.verify_pushes)
+    mobile: dict[str, Audience] = {}
+    if args.mobile_devices:
+        say(f"Registering {args.mobile_devices:,} mobile devices (FCM, APNs, OneSignal)")
+        fakes.update({kind: MobileFake(kind) for kind in KINDS})
+        mobile = mobile_audiences(fakes, args.mobile_devices)
+        env.update(worker_settings(fakes, str(Path(var_dir) / "apns-ca.pem")))
+    title = "Thanks, {{ contact.first_name | default: 'friend' }}"
+    campaign_activate(
+        campaign=campaign_create(
+            app=app,
+            name="Bench: after purchase",
+            kind=Campaign.Kind.EVENT,
+            title=title,
+            body="Your order {{ event.order_id }} of {{ event.amount }} is confirmed",
+            url="https://shop.example/orders/{{ event.order_id }}",
+            trigger_event="purchase_completed",
+        )
+    )
+    return PushSetup(web, mobile, paths)
+
+
+def push_runs(args, push: PushSetup, service, groups, worker, beat):
+    """Steps 5 to 7: the sanity pass, then per repeat the trigger and broadcast phases, between
+    two measures of the floor. Returns (repeats, floors) for `report`."""
+    from push_floor import encryption_seconds
+
+    say("Sanity pass (verifying push service)")
+    sanity_pass(push.web.app, service, args.verify_pushes, "Thanks, friend")
+    worker.check()
+    beat.check()
+
+    floors = [encryption_seconds(repeat=args.floor_repeat)]
+    say(f"  floor: {floors[0] * 1000:.3f} ms per payload")
+    repeats = []
+    rng = random.Random(7)
+    for run_index in range(args.repeat):
+        chosen = rng.sample(range(args.devices), args.events)
+        users = {f"u{i}": push.paths[i] for i in chosen}
+        vacuum_analyze()
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+        load_before = os.getloadavg()[0]
+        say(f"Run {run_index + 1}: {args.events} trigger events at {args.trigger_rate:g}/s")
+        result = trigger_phase(args, push.web.app, service, users, run_index, groups, worker.pids)
+        say(
+            f"  p50 {percentile(result.latencies, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(result.latencies, 0.99) * 1000:.0f} ms, "
+            f"max {max(result.latencies) * 1000:.0f} ms; {result.trigger_cpu.line()}"
+        )
+        vacuum_analyze()
+        wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+        say(f"Run {run_index + 1}: broadcast to {args.devices:,} devices")
+        broadcast_phase(args, push.web, groups, result, run_index, worker.pids)
+        result.load = (load_before, os.getloadavg()[0])
+        say(result.web.line())
+        mobile_phases(args, push.web, push.mobile, groups, result, run_index, worker.pids)
+        repeats.append(result)
+        worker.check()
+    wait_quiet(args.wait_quiet, args.wait_timeout, say=say)
+    floors.append(encryption_seconds(repeat=args.floor_repeat))
+    return repeats, floors
 
 
 if __name__ == "__main__":

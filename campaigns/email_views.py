@@ -2,13 +2,23 @@
 the address is the credential): the open pixel, tracked links, and the unsubscribe page, which
 also takes the one-click POST mailbox providers send for `List-Unsubscribe-Post` (RFC 8058).
 
-GET never unsubscribes: mail scanners and link previews fetch links; the page asks first."""
+GET never unsubscribes: mail scanners and link previews fetch links; the page asks first.
+
+And the guard of the ESPs' webhooks (campaigns/esp_urls.py), which are django-anymail's views."""
 
 from __future__ import annotations
 
 import base64
+from functools import wraps
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from anymail.utils import get_anymail_setting
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -81,3 +91,21 @@ def email_unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = NO_STORE
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+def esp_webhook_secret_required(view):
+    """One of anymail's webhook views, refused (403) while ANYMAIL_WEBHOOK_SECRET is unset.
+    Anymail only warns then, and takes anyone's reports: a forged bounce or complaint would stop
+    a contact's emails for good, and delivery ids (in the reports' metadata) are easy to guess.
+    With the secret set, anymail checks each post's basic auth (a wrong one answers 400)."""
+
+    @wraps(view)  # keeps the view's csrf_exempt
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not get_anymail_setting("webhook_secret", default=None):
+            return HttpResponseForbidden(
+                "ESP webhooks are off until ANYMAIL_WEBHOOK_SECRET is set (docs/email.md).\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return view(request, *args, **kwargs)
+
+    return guarded

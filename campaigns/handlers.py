@@ -2,17 +2,22 @@
 its tasks: stored events get their trigger marks in their own transaction (events/hooks.py); the
 marks, segment entries, an activated broadcast and a test push nudge their task right after
 commit. Best effort: the periodic sweeps find whatever a lost nudge leaves behind. Events that
-report a push open (Customer.io's `opened`, `push_opened`) open their delivery after commit. And
-`manage.py beacon_setup` creates the VAPID key pair once."""
+report a push open (Customer.io's `opened`, `push_opened`) open their delivery after commit.
+An ESP's reports on emails (django-anymail's `tracking` signal, sent by its webhooks:
+campaigns/esp_urls.py) apply to their deliveries at once, so that an error answers the ESP 500
+and it posts the report again. And `manage.py beacon_setup` creates the VAPID key pair once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from anymail.signals import AnymailTrackingEvent
+from anymail.signals import tracking as esp_tracking
 from django.db import transaction
 
 from campaigns.models import Campaign
+from campaigns.services.email_tracking import email_esp_event
 from campaigns.services.opens import OPEN_EVENTS, deliveries_open_reported
 from campaigns.services.trigger_marks import trigger_marks_leave
 from campaigns.signals import campaign_activated, test_push_scheduled
@@ -64,6 +69,10 @@ def _enqueue(task) -> None:
     nudge(task)  # best effort (common/nudges.py)
 
 
+def _on_esp_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    email_esp_event(event=event, esp_name=esp_name)
+
+
 def _on_setup_requested(sender, **kwargs) -> None:
     vapid_keys_setup()
 
@@ -75,3 +84,4 @@ def connect() -> None:
     segment_membership_changed.connect(_on_membership_changed, dispatch_uid="campaigns.entries")
     campaign_activated.connect(_on_campaign_activated, dispatch_uid="campaigns.broadcasts")
     test_push_scheduled.connect(_on_test_push_scheduled, dispatch_uid="campaigns.test_push")
+    esp_tracking.connect(_on_esp_tracking, dispatch_uid="campaigns.esp_tracking")

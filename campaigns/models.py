@@ -160,9 +160,28 @@ class PushPolicy(models.Model):
         return f"push policy of {self.app}"
 
 
+class MessagingPolicy(models.Model):
+    """An app's rule across channels: at most `daily_cap` messages (pushes and emails together)
+    per contact per day. Each channel also has its own cap (PushPolicy, EmailSettings)."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="messaging_policy")
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many messages, pushes and emails together, per contact per day "
+        "(empty: no cap)",
+    )
+
+    class Meta:
+        verbose_name_plural = "messaging policies"
+
+    def __str__(self) -> str:
+        return f"messaging policy of {self.app}"
+
+
 class EmailSettings(models.Model):
-    """How an app's emails go out: who they are from, where replies go, and the app-wide rule
-    across email campaigns (a daily cap per contact)."""
+    """How an app's emails go out: who they are from, where replies go, and the app-wide rules
+    across email campaigns (a daily cap per contact, a send rate)."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="email_settings")
     from_name = models.CharField(max_length=200, blank=True, default="")
@@ -173,6 +192,14 @@ class EmailSettings(models.Model):
         blank=True,
         help_text="At most this many emails per contact per day (empty: no cap)",
     )
+    max_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many emails per second for the app, all workers together "
+        "(empty: as fast as the mail server takes them)",
+    )
+    # The send rate's timeline: when the next email may go (campaigns/services/email_rate.py)
+    rate_next_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -234,6 +261,9 @@ class Delivery(models.Model):
     # unsubscribe or bounced (campaigns/services/email_tracking.py).
     address = models.CharField(max_length=254, blank=True, default="", db_default="")
     clicked_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="As an ESP reported it")
+    # The ESP's id of the message (anymail's message_id), which its webhooks name
+    message_id = models.CharField(max_length=255, blank=True, default="", db_default="")
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -265,6 +295,12 @@ class Delivery(models.Model):
             models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
             # also serves the contact's deliveries by status (re-entry, cancel): a few per contact
             models.Index(fields=["contact", "sent_at"], name="delivery_contact_sent"),
+            # an ESP's webhook finds its email (only emails sent through an ESP have one)
+            models.Index(
+                fields=["message_id"],
+                condition=~models.Q(message_id=""),
+                name="delivery_message_id",
+            ),
         ]
 
     def __str__(self) -> str:

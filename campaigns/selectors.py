@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -35,6 +36,7 @@ def campaign_deliveries(*, campaign: Campaign) -> QuerySet[Delivery]:
 
 # What happened after sending, each counted once per delivery (its first time), with its rate.
 AFTER_SEND = {  # count: (when, its rate's name)
+    "delivered": ("delivered_at", "delivery_rate"),  # as an ESP reported it (emails)
     "opened": ("opened_at", "open_rate"),
     "clicked": ("clicked_at", "click_rate"),
     "unsubscribed": ("unsubscribed_at", "unsubscribe_rate"),
@@ -43,18 +45,21 @@ AFTER_SEND = {  # count: (when, its rate's name)
 
 
 def campaign_stats(*, campaign: Campaign) -> dict:
-    """Deliveries per status, then opens, clicks, unsubscribes and bounces (the last three are
-    emails') with their rates of the sent ones, in one query. A bounce found at send time
-    leaves its row failed, so the bounce rate is of sent and bounced."""
+    """Deliveries per status, then deliveries (an ESP's reports), opens, clicks, unsubscribes
+    and bounces (all but opens are emails') with their rates of the sent ones, in one query. A
+    bounce found at send time leaves its row failed, one an ESP reports later its row sent: the
+    bounce rate is of the sent and the refused at send time."""
     counts = campaign.deliveries.filter(is_test=False).aggregate(
         **{status: Count("pk", filter=Q(status=status)) for status in Delivery.Status.values},
         **{
             name: Count("pk", filter=Q(**{f"{at}__isnull": False}))
             for name, (at, _) in AFTER_SEND.items()
         },
+        refused=Count("pk", filter=Q(bounced_at__isnull=False) & ~Q(status=Delivery.Status.SENT)),
     )
+    refused = counts.pop("refused")
     for name, (_, rate) in AFTER_SEND.items():
-        base = counts["sent"] + (counts["bounced"] if name == "bounced" else 0)
+        base = counts["sent"] + (refused if name == "bounced" else 0)
         counts[rate] = round(counts[name] / base, 4) if base else 0.0
     return counts
 
@@ -65,6 +70,26 @@ def campaigns_recent(*, apps: QuerySet[App], limit: int = 5) -> list[tuple[Campa
     campaigns = Campaign.objects.filter(app__in=apps).select_related("app")
     recent = campaigns.order_by("-created_at", "-pk")[:limit]
     return [(campaign, campaign_stats(campaign=campaign)) for campaign in recent]
+
+
+@dataclass(frozen=True)
+class FrequencyCaps:
+    push: int | None  # pushes per contact per day (PushPolicy)
+    email: int | None  # emails (EmailSettings)
+    any: int | None  # messages of both channels together (MessagingPolicy)
+
+
+def frequency_caps(*, app: App) -> FrequencyCaps:
+    """The app's daily caps per contact, as the send-time rules apply them."""
+    return frequency_caps_by_app(app_ids=[app.pk])[app.pk]
+
+
+def frequency_caps_by_app(*, app_ids) -> dict[int, FrequencyCaps]:
+    """Each app's caps, in one query (the send-time rules read them once per claim)."""
+    rows = App.objects.filter(pk__in=list(app_ids)).values_list(
+        "pk", "push_policy__daily_cap", "email_settings__daily_cap", "messaging_policy__daily_cap"
+    )
+    return {pk: FrequencyCaps(push=p, email=e, any=a) for pk, p, e, a in rows}
 
 
 def push_policy_get(*, app: App) -> PushPolicy:

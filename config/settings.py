@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "corsheaders",
     "axes",  # admin login lockout (below)
+    "anymail",  # its system checks of the ANYMAIL settings (ESP webhooks: campaigns/esp_urls.py)
     "contacts",
     "events",
     "segments",

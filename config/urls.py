@@ -12,11 +12,14 @@ urlpatterns = [
     path("api/v1/", include("contacts.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("campaigns.api.urls")),
+    path("api/v1/", include("dashboard.api.urls")),
     path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
     # An email's links: open pixel, tracked clicks, unsubscribe (campaigns/email_views.py).
     path("email/", include("campaigns.email_urls")),
+    # The ESPs' reports on emails: deliveries, bounces, complaints (campaigns/esp_urls.py).
+    path("email/esp/", include("campaigns.esp_urls")),
     # Last of the API: any other /api/ address answers 404 in the API's JSON error shape.
     re_path(r"^api/", api_not_found),
     # Development aids, answered only with DEBUG (see campaigns/views.py).

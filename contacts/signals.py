@@ -12,5 +12,6 @@ contacts_changed = Signal()
 # sent with contact=Contact just before a contact is erased or merged away (still in the database)
 contact_deleting = Signal()
 # sent by `manage.py beacon_setup` at each deploy, after the roles are installed: what the apps to
-# the right must have in the database before they run (campaigns: the VAPID key pair)
+# the right must have in the database before they run (events: every app's catalog, campaigns: the
+# VAPID key pair)
 setup_requested = Signal()

@@ -5,7 +5,7 @@ segment's members as a subquery of segments' selector, so events imports neither
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
@@ -52,23 +52,47 @@ class _Stats:
         return self.minimum if measure == Insight.Measure.MIN else self.maximum
 
 
-def insight_data(*, insight: Insight, now: datetime) -> dict:
-    """The chart and figure of `insight` at `now`: labels, one series per split value (or one
-    in all) with a figure per bucket, and the period's figure."""
+def insight_list(*, app: App) -> QuerySet[Insight]:
+    return Insight.objects.filter(app=app).order_by("position", "id")
+
+
+def insight_get(*, app: App, insight_id: int) -> Insight | None:
+    """With what its chart reads: the app's timezone, the event type's name, the segment."""
+    insights = Insight.objects.filter(app=app, pk=insight_id)
+    return insights.select_related("app", "event_type", "segment").first()
+
+
+def insight_data(
+    *,
+    insight: Insight,
+    now: datetime,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    granularity: str | None = None,
+) -> dict:
+    """The chart and figure of `insight` at `now`: labels and each bucket's start (on the app's
+    clock, naive), one series per split value (or one in all) with a figure per bucket, and the
+    period's figure. `date_from` and `date_to` chart it over that range instead of its period,
+    `granularity` by other buckets (the caller checks them: periods.range_errors)."""
     tz = ZoneInfo(insight.app.timezone)
+    granularity = granularity or insight.granularity
+    if date_from is None:
+        period, date_from, date_to = insight.period, insight.date_from, insight.date_to
+    else:
+        period = Insight.Period.RANGE
     window = window_get(
-        period=insight.period,
-        granularity=insight.granularity,
+        period=period,
+        granularity=granularity,
         tz=tz,
         now=now,
-        date_from=insight.date_from,
-        date_to=insight.date_to,
+        date_from=date_from,
+        date_to=date_to,
     )
     rows = event_aggregates(
         event_type_id=insight.event_type_id,
         start=window.start,
         end=window.end,
-        bucket=insight.granularity,
+        bucket=granularity,
         tz=tz,
         value=JsonValue("params", insight.param, "number") if insight.param else None,
         split=JsonValue("params", insight.split_param, "string") if insight.split_param else None,
@@ -83,7 +107,8 @@ def insight_data(*, insight: Insight, now: datetime) -> dict:
         buckets = per_group.setdefault(row.group, [_Stats() for _ in window.slots])
         buckets[index[row.bucket]].add(row)
     return {
-        "labels": [slot.strftime(LABELS[insight.granularity]) for slot in window.slots],
+        "labels": [slot.strftime(LABELS[granularity]) for slot in window.slots],
+        "buckets": [slot.isoformat() for slot in window.slots],
         "series": _series(insight, per_group, len(window.slots)),
         "total": overall.measure(insight.measure),
         "kind": "bar" if insight.measure in ("count", "sum") else "line",

@@ -38,6 +38,7 @@ SECTIONS = (
             "contacts.identifierrule",
             "campaigns.pushpolicy",
             "campaigns.emailsettings",
+            "campaigns.messagingpolicy",
             "campaigns.fcmcredentials",
             "campaigns.apnscredentials",
             "campaigns.onesignalcredentials",

@@ -20,6 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 ROLLING = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 MAX_POINTS = 800  # a chart wider than this says nothing more: choose a coarser granularity
+# A range's edges and its buckets' are datetimes in every timezone (and in UTC) only inside these
+# days: a week's bucket may start six days before the range and end a week after the last.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 24)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,25 @@ def window_get(
         first = start = _back(last, count - 1, granularity, tz)
         end = now
     return Window(start=start, end=end, slots=_slots(first, last, granularity, tz))
+
+
+def range_errors(
+    *, granularity: str, date_from: date | None, date_to: date | None
+) -> dict[str, list[str]]:
+    """Why a from – to range can't be charted by `granularity` (one of STEP), named by field
+    ("date_from", "date_to", "granularity"); empty if it can."""
+    dates = {"date_from": date_from, "date_to": date_to}
+    if date_from is None or date_to is None:
+        required = ["is required for a from – to range"]
+        return {name: required for name, value in dates.items() if value is None}
+    outside = [f"must be between {FIRST_DAY} and {LAST_DAY}"]
+    if errors := {name: outside for name, day in dates.items() if not FIRST_DAY <= day <= LAST_DAY}:
+        return errors
+    if date_from > date_to:
+        return {"date_to": ["is before the start date"]}
+    if points_count(granularity=granularity, date_from=date_from, date_to=date_to) > MAX_POINTS:
+        return {"granularity": [f"gives more than {MAX_POINTS} points: choose a coarser one"]}
+    return {}
 
 
 def points_count(*, granularity: str, date_from: date, date_to: date) -> int:

@@ -2,7 +2,8 @@
 
 Each write checks the whole chart against the app: the event type is the app's, the param is a
 number attribute of that type (for sum, average, min and max), the split param a string
-attribute, the segment the app's, and the period a valid one of at most MAX_POINTS buckets."""
+attribute, the segment the app's, and the period a valid one of at most MAX_POINTS buckets
+(dashboard/periods.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.db.models import Max
 
 from contacts.models import App
 from dashboard.models import Insight
-from dashboard.periods import MAX_POINTS, points_count
+from dashboard.periods import range_errors
 from events.models import EventAttribute, EventType
 from segments.models import Segment
 
@@ -157,17 +158,10 @@ def _period_errors(period: str, granularity: str, date_from, date_to) -> dict:
         return {"granularity": [f"must be one of {', '.join(Insight.Granularity.values)}"]}
     if period not in Insight.Period.values:
         return {"period": [f"must be one of {', '.join(Insight.Period.values)}"]}
-    dates = {"date_from": date_from, "date_to": date_to}
     if period != Insight.Period.RANGE:
+        dates = {"date_from": date_from, "date_to": date_to}
         return {name: ["only for a from – to range"] for name, value in dates.items() if value}
-    if date_from is None or date_to is None:
-        required = ["is required for a from – to range"]
-        return {name: required for name, value in dates.items() if value is None}
-    if date_from > date_to:
-        return {"date_to": ["is before the start date"]}
-    if points_count(granularity=granularity, date_from=date_from, date_to=date_to) > MAX_POINTS:
-        return {"granularity": [f"gives more than {MAX_POINTS} points: choose a coarser one"]}
-    return {}
+    return range_errors(granularity=granularity, date_from=date_from, date_to=date_to)
 
 
 def _has_attribute(event_type: EventType, name: str, type_: str) -> bool:

@@ -188,13 +188,13 @@ BUILT_IN_EVENTS: list[tuple[str, str, list[str]]] = [
     (EMAIL_CLICKED, "A link in an email was clicked", ["campaign_id", "delivery_id", "url"]),
     (
         EMAIL_BOUNCED,
-        "An email was refused for good (reason: the server's answer); no more emails go to "
-        "the address",
+        "An email was refused for good (reason: the server's answer, or the ESP's report); no "
+        "more emails go to the address",
         ["campaign_id", "delivery_id", "reason"],
     ),
     (
         EMAIL_UNSUBSCRIBED,
-        "The contact unsubscribed from emails (subtype: link, one-click or complaint)",
+        "The contact unsubscribed from emails (subtype: link, one-click, esp or complaint)",
         ["campaign_id", "delivery_id", "subtype"],
     ),
 ]

@@ -4,7 +4,11 @@ app's rows to a user of the other."""
 from __future__ import annotations
 
 from campaigns.models import Delivery
-from campaigns.services.policy import email_settings_update, push_policy_update
+from campaigns.services.policy import (
+    email_settings_update,
+    messaging_policy_update,
+    push_policy_update,
+)
 from campaigns.services.triggers import trigger_marks_process
 from contacts.models import ApiKey, IdentifierRule
 from contacts.services.apps import api_key_create, identifier_rule_create
@@ -17,6 +21,7 @@ SETUP_PAGES = [
     "/admin/contacts/app/",
     "/admin/campaigns/pushpolicy/",
     "/admin/campaigns/emailsettings/",
+    "/admin/campaigns/messagingpolicy/",
 ]
 WORK_PAGES = [
     "/admin/contacts/contact/",
@@ -44,5 +49,6 @@ def fill_two_apps(app, other_app):
         segment_refresh(segment=segment)
         push_policy_update(app=each, daily_cap=3)
         email_settings_update(app=each, from_email=f"{marker}@example.com", from_name=marker)
+        messaging_policy_update(app=each, daily_cap=5)
         Delivery.objects.filter(campaign=campaign).update(reason=f"{marker}-delivery")
     return app, other_app

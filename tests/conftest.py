@@ -11,6 +11,7 @@ from config.celery import app as celery_app
 from contacts.models import ApiKey
 from contacts.services.apps import api_key_create, app_create
 from contacts.services.roles import roles_install
+from tests.campaigns.smtp_server import LocalSmtpServer
 
 # Tasks run inline in tests; the Celery wiring is tested once with a real worker.
 celery_app.conf.task_always_eager = True
@@ -124,3 +125,15 @@ def staff_client(db):
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A running LocalSmtpServer (tests/campaigns/smtp_server.py), which Django's SMTP backend
+    sends to while it runs."""
+    with LocalSmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield server

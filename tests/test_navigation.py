@@ -30,6 +30,7 @@ ADMIN_MENU = {
         "/admin/contacts/identifierrule/",
         "/admin/campaigns/pushpolicy/",
         "/admin/campaigns/emailsettings/",
+        "/admin/campaigns/messagingpolicy/",
         "/admin/campaigns/fcmcredentials/",
         "/admin/campaigns/apnscredentials/",
         "/admin/campaigns/onesignalcredentials/",

@@ -1,10 +1,11 @@
 """The campaign editor and the campaign page. Saving, activating and pausing go through the same
 services as the API; the page shows the campaign's stats, a chart of sends and opens and the
-latest deliveries. Every campaign belongs to one app, and the editor offers that app's event
-types, segments and contacts only."""
+latest deliveries, and an email campaign's "Send test email". Every campaign belongs to one app,
+and the editor offers that app's event types, segments and contacts only."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -13,19 +14,22 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from campaigns.admin.forms import CampaignForm
 from campaigns.admin.preview import preview_response
 from campaigns.admin.send_event import CampaignSendEventMixin
+from campaigns.admin.test_email import SECTION_ID as TEST_EMAIL_SECTION
+from campaigns.admin.test_email import TestEmailForm
 from campaigns.models import Campaign
+from campaigns.providers.base import Outcome, SendOutcome
 from campaigns.selectors import (
     campaign_activity,
     campaign_delivery_log,
     campaign_event_types,
     campaign_skipped_reasons,
     campaign_stats,
-    push_policy_get,
+    frequency_caps,
 )
 from campaigns.services.campaigns import (
     SENT_BROADCAST,
@@ -38,10 +42,12 @@ from campaigns.services.campaigns import (
     campaign_pause,
     campaign_update,
 )
+from campaigns.services.previews import campaign_send_test_email
 from common.admin import AppFilter, BeaconModelAdmin, adopt, error_text
 from contacts.access import scoped_apps
 from contacts.models import App
 from events.formats import kind
+from events.send_event import read_as_get
 from segments.conditions.validation import OPERATORS_BY_TYPE
 
 LOG_PAGE_SIZE = 20
@@ -56,17 +62,41 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
     search_fields = ["name", "title"]
     actions = ["activate", "pause", "archive"]
 
+    # A campaign shown read-only: these, the channel's message, the rules.
     READ_ONLY_FIELDSETS = [
-        (None, {"fields": ["name", "kind", "status", "send_at"]}),
+        (None, {"fields": ["name", "kind", "channel", "status", "send_at"]}),
         (
             "Trigger",
             {"fields": ["trigger_event", "trigger_where", "delay_seconds", "cancel_event"]},
         ),
         (None, {"fields": ["cancel_match_param", "entry_segment", "audience_segment"]}),
-        (None, {"fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"]}),
-        (None, {"fields": ["buttons"]}),
-        (None, {"fields": ["reentry", "reentry_hours", "quiet_start", "quiet_end"]}),
     ]
+    READ_ONLY_RULES = (None, {"fields": ["reentry", "reentry_hours", "quiet_start", "quiet_end"]})
+    READ_ONLY_MESSAGE = {
+        Campaign.Channel.PUSH: [
+            (None, {"fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"]}),
+            (None, {"fields": ["buttons"]}),
+        ],
+        Campaign.Channel.EMAIL: [
+            (
+                None,
+                {
+                    "fields": [
+                        "title",
+                        "preheader",
+                        "html_body",
+                        "text_body",
+                        "track_opens",
+                        "track_clicks",
+                    ]
+                },
+            ),
+        ],
+    }
+    # The editor's message rows of each channel; the page's script shows the chosen one's (the
+    # title is both: a push's title, an email's subject).
+    EMAIL_ROWS = ["preheader", "html_body", "text_body", "track_opens", "track_clicks"]
+    PUSH_ROWS = ["body", "url", "icon", "image", "ttl_seconds", "urgency"]
 
     # The editor ---------------------------------------------------------------------------
     def has_change_permission(self, request, obj=None) -> bool:
@@ -77,10 +107,10 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
-            return self.READ_ONLY_FIELDSETS  # the campaign's own fields, shown as they are
+            return self._read_only_fieldsets(obj)  # the campaign's own fields, shown as they are
         app = obj.app if obj is not None else self.campaign_app(request)
         return [
-            (None, {"fields": ["name", "kind"]}),
+            (None, {"fields": ["name", "kind", "channel"]}),
             (
                 "When: a broadcast",
                 {"fields": ["send_mode", "send_at"], "classes": ["kind-section", "kind-broadcast"]},
@@ -106,11 +136,17 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
             (
                 "Message",
                 {
-                    "fields": ["title", "body", "url", "icon", "image", "ttl_seconds", "urgency"],
+                    "fields": ["title", *self.EMAIL_ROWS, *self.PUSH_ROWS],
                     "classes": ["campaign-message"],
                 },
             ),
-            ("Buttons", {"fields": ["buttons"], "classes": ["campaign-buttons"]}),
+            (
+                "Buttons",
+                {
+                    "fields": ["buttons"],
+                    "classes": ["campaign-buttons", "channel-section", "channel-push"],
+                },
+            ),
             (
                 "Rules",
                 {
@@ -125,22 +161,47 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
             ),
         ]
 
+    def _read_only_fieldsets(self, campaign: Campaign) -> list:
+        message = self.READ_ONLY_MESSAGE[campaign.channel]
+        return [*self.READ_ONLY_FIELDSETS, *message, self.READ_ONLY_RULES]
+
     def _frequency_cap(self, request, app: App | None) -> str:
-        """The app-wide daily cap (a push policy, not a campaign setting): shown, and linked for
-        those who may change it."""
+        """The app-wide daily caps (per channel, and across channels: the app's policies, not
+        campaign settings): shown, and linked for those who may change them."""
         if app is None:
             return ""
-        cap = push_policy_get(app=app).daily_cap
-        text = (
-            f"Frequency cap: at most {cap} push{'es' if cap != 1 else ''} per contact per day, "
-            "across all campaigns of the app."
+        caps = frequency_caps(app=app)
+        parts = [
+            f"at most {cap} {noun} per contact per day"
+            for cap, noun in (
+                (caps.push, "pushes"),
+                (caps.email, "emails"),
+                (caps.any, "messages of both channels"),
+            )
             if cap is not None
+        ]
+        text = (
+            f"Frequency caps, across all campaigns of the app: {'; '.join(parts)}."
+            if parts
             else "Frequency cap: none (the app sets no daily cap)."
         )
-        if not request.user.has_perm("campaigns.view_pushpolicy"):
-            return format_html("{} Admins set it in the app's push policy.", text)
-        url = reverse("admin:campaigns_pushpolicy_changelist")
-        return format_html('{} <a href="{}">Push policy</a>', text, url)
+        pages = [
+            (perm, name, label)
+            for perm, name, label in (
+                ("view_pushpolicy", "pushpolicy", "Push policy"),
+                ("view_emailsettings", "emailsettings", "Email settings"),
+                ("view_messagingpolicy", "messagingpolicy", "Messaging policy"),
+            )
+            if request.user.has_perm(f"campaigns.{perm}")
+        ]
+        if not pages:
+            return format_html("{} Admins set them in the app's settings.", text)
+        links = format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((reverse(f"admin:campaigns_{name}_changelist"), label) for _, name, label in pages),
+        )
+        return format_html("{} {}", text, links)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -180,6 +241,8 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
         }
         context["operators_by_type"] = OPERATORS_BY_TYPE
         context["preview_url"] = reverse("admin:campaigns_campaign_preview", args=[app.pk])
+        if context.get("test_email"):  # its form is styled as the page's other tools
+            context["media"] += forms.Media(css={"all": ["events/send-event.css"]})
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
@@ -198,12 +261,14 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
 
     # The campaign page --------------------------------------------------------------------
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
         campaign = self.get_object(request, object_id)
         if campaign is not None:
-            extra_context = {**(extra_context or {}), **self._page(request, campaign)}
+            test_email_form = extra_context.pop("test_email_form", None)
+            extra_context.update(self._page(request, campaign, test_email_form))
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _page(self, request, campaign: Campaign) -> dict:
+    def _page(self, request, campaign: Campaign, test_email_form=None) -> dict:
         sent = broadcast_was_sent(campaign=campaign)
         bucket = "day" if request.GET.get("activity") == "day" else "hour"
         activity = campaign_activity(campaign=campaign, now=timezone.now(), bucket=bucket)
@@ -226,7 +291,25 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
             # Pausing or resuming a sent broadcast's remaining pushes is not editing it.
             "may_set_status": super().has_change_permission(request, campaign),
             "may_duplicate": self.has_add_permission(request),
+            "test_email": self._test_email_section(request, campaign, test_email_form),
         }
+
+    def _test_email_section(self, request, campaign: Campaign, form) -> dict | None:
+        if not self._may_send_test_email(request, campaign):
+            return None
+        url = reverse("admin:campaigns_campaign_test_email", args=[campaign.pk])
+        return {
+            "id": TEST_EMAIL_SECTION,
+            "form": form or TestEmailForm(campaign=campaign),
+            "action": f"{url}#{TEST_EMAIL_SECTION}",  # a page shown again goes to the form
+        }
+
+    def _may_send_test_email(self, request, campaign: Campaign) -> bool:
+        """Trying an email campaign out, as activating it is: whoever may change campaigns
+        (a sent broadcast's message too)."""
+        return campaign.channel == Campaign.Channel.EMAIL and super().has_change_permission(
+            request, campaign
+        )
 
     # Activate, pause, preview -------------------------------------------------------------
     def get_urls(self):
@@ -238,6 +321,9 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
             view(self.pause_view, "<int:object_id>/pause/", "campaigns_campaign_pause"),
             view(self.duplicate_view, "<int:object_id>/duplicate/", "campaigns_campaign_duplicate"),
             view(self.preview_view, "preview/<int:app_id>/", "campaigns_campaign_preview"),
+            view(
+                self.test_email_view, "<int:object_id>/test-email/", "campaigns_campaign_test_email"
+            ),
             *super().get_urls(),
         ]
 
@@ -279,6 +365,44 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
             request, f"{copy.name}: a draft copy of {campaign.name}, to edit.", messages.SUCCESS
         )
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[copy.pk]))
+
+    def test_email_view(self, request, object_id):
+        """POST: the campaign's message sent to the form's address now; the mail server's answer
+        is the message shown, a form in error is shown again on the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if campaign.channel != Campaign.Channel.EMAIL:
+            raise Http404("not an email campaign")
+        if not self._may_send_test_email(request, campaign):
+            raise PermissionDenied
+        form = TestEmailForm(request.POST, campaign=campaign)
+        if form.is_valid():
+            try:
+                outcome = campaign_send_test_email(campaign=campaign, **form.service_arguments())
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                self._report_test_email(request, form.cleaned_data["address"], outcome)
+                url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+                return HttpResponseRedirect(f"{url}#{TEST_EMAIL_SECTION}")
+        self.message_user(request, "Test email not sent: see the form below.", messages.ERROR)
+        return self.change_view(
+            read_as_get(request), str(campaign.pk), extra_context={"test_email_form": form}
+        )
+
+    def _report_test_email(self, request, address: str, outcome: SendOutcome) -> None:
+        if outcome.kind == Outcome.SENT:
+            answer = f" (message id {outcome.answer})" if outcome.answer else ""
+            self.message_user(
+                request,
+                f"Test email sent to {address}: the mail server accepted it{answer}.",
+                messages.SUCCESS,
+            )
+        else:
+            reason = outcome.error or outcome.kind
+            message = f"Test email to {address} not sent: {reason}"
+            self.message_user(request, message, messages.ERROR)
 
     def preview_view(self, request, app_id):
         if request.method != "POST":

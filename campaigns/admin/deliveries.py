@@ -1,5 +1,5 @@
-"""The delivery log (read-only, filterable by campaign), the app's push policy and its email
-settings."""
+"""The delivery log (read-only, filterable by campaign), the app's push policy, email settings
+and messaging policy (the cap across channels)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Delivery, EmailSettings, PushPolicy
-from campaigns.services.policy import email_settings_update, push_policy_update
+from campaigns.models import Campaign, Delivery, EmailSettings, MessagingPolicy, PushPolicy
+from campaigns.services.policy import (
+    email_settings_update,
+    messaging_policy_update,
+    push_policy_update,
+)
 from common.admin import AppFilter, BeaconModelAdmin, ReadOnlyAdmin, adopt
 from contacts.access import scoped_apps
 
@@ -80,18 +84,18 @@ class PushPolicyAdmin(BeaconModelAdmin):
 
 @admin.register(EmailSettings)
 class EmailSettingsAdmin(BeaconModelAdmin):
-    list_display = ["app", "from_name", "from_email", "reply_to", "daily_cap"]
-    fields = ["app", "from_name", "from_email", "reply_to", "daily_cap"]
+    list_display = ["app", "from_name", "from_email", "reply_to", "daily_cap", "max_per_second"]
+    fields = list_display
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        adopt(
-            obj,
-            email_settings_update(
-                app=obj.app,
-                from_email=data["from_email"],
-                from_name=data["from_name"],
-                reply_to=data["reply_to"],
-                daily_cap=data["daily_cap"],
-            ),
-        )
+        adopt(obj, email_settings_update(app=obj.app, **{f: data[f] for f in self.fields[1:]}))
+
+
+@admin.register(MessagingPolicy)
+class MessagingPolicyAdmin(BeaconModelAdmin):
+    list_display = ["app", "daily_cap"]
+    fields = ["app", "daily_cap"]
+
+    def save_model(self, request, obj, form, change):
+        adopt(obj, messaging_policy_update(app=obj.app, daily_cap=form.cleaned_data["daily_cap"]))

@@ -1,7 +1,8 @@
-"""The campaign editor's form: one form for the three kinds, in a marketer's terms (a delay in
-minutes, hours or days; trigger filters as rows of param / operator / value), turned into the
-fields of the campaigns services. The rules themselves are the services': the form only parses
-and puts each of the services' errors next to the field it is about."""
+"""The campaign editor's form: one form for the three kinds and both channels (push, email), in
+a marketer's terms (a delay in minutes, hours or days; trigger filters as rows of param /
+operator / value), turned into the fields of the campaigns services. The rules themselves are
+the services': the form only parses and puts each of the services' errors next to the field it
+is about."""
 
 from __future__ import annotations
 
@@ -75,7 +76,13 @@ VALUE_PARTS = {"lat": "latitude", "lon": "longitude", "km": "distance"}
 MODEL_FIELDS = [
     "name",
     "kind",
+    "channel",
     "title",
+    "preheader",
+    "html_body",
+    "text_body",
+    "track_opens",
+    "track_clicks",
     "body",
     "url",
     "icon",
@@ -104,6 +111,29 @@ KIND_DEFAULTS = {
     },
     Campaign.Kind.SEGMENT_ENTRY: {"entry_segment_id": None},
 }
+# Each channel's own message fields, as a new campaign has them; the other channel's are reset
+# when a campaign is saved, as the other kinds' are (`title` is both: a push's title, an email's
+# subject).
+CHANNEL_DEFAULTS = {
+    Campaign.Channel.PUSH: {
+        "body": "",
+        "url": "",
+        "icon": "",
+        "image": "",
+        "buttons": [],
+        "ttl_seconds": Campaign._meta.get_field("ttl_seconds").default,
+        "urgency": Campaign.Urgency.NORMAL,
+    },
+    Campaign.Channel.EMAIL: {
+        "preheader": "",
+        "html_body": "",
+        "text_body": "",
+        "track_opens": True,
+        "track_clicks": True,
+    },
+}
+# The `title` field's label, by channel (the page's script swaps it).
+TITLE_LABELS = {Campaign.Channel.PUSH: "Title", Campaign.Channel.EMAIL: "Subject"}
 # Where the services name a field differently from the form.
 ERROR_FIELDS = {
     "delay_seconds": "delay_amount",
@@ -260,6 +290,12 @@ class CampaignForm(forms.ModelForm):
     kind = forms.ChoiceField(
         choices=Campaign.Kind.choices, widget=forms.RadioSelect, initial=Campaign.Kind.EVENT
     )
+    channel = forms.ChoiceField(
+        choices=Campaign.Channel.choices,
+        widget=forms.RadioSelect,
+        initial=Campaign.Channel.PUSH,
+        required=False,  # a post without it keeps the campaign's (push for a new one)
+    )
     send_mode = forms.ChoiceField(
         label="Send",
         choices=[("now", "As soon as it is activated"), ("scheduled", "At a scheduled time")],
@@ -328,8 +364,8 @@ class CampaignForm(forms.ModelForm):
         label="Only when this param matches",
         required=False,
         widget=forms.TextInput(attrs={"list": "trigger-params", "placeholder": "e.g. order_id"}),
-        help_text="Cancel only the pushes whose trigger had the same value of this param "
-        "(empty: any cancel event cancels the contact's scheduled pushes).",
+        help_text="Cancel only the messages whose trigger had the same value of this param "
+        "(empty: any cancel event cancels the contact's scheduled messages).",
     )
 
     class Meta:
@@ -342,13 +378,24 @@ class CampaignForm(forms.ModelForm):
             "icon": "Icon URL",
             "image": "Image URL",
             "reentry": "Re-entry",
-            "reentry_hours": "Hours between two pushes",
+            "reentry_hours": "Hours between two messages",
             "quiet_start": "Quiet hours from",
             "quiet_end": "Quiet hours until",
             "quiet_action": "During quiet hours",
+            "html_body": "HTML body",
+            "text_body": "Text body",
+            "track_opens": "Track opens",
+            "track_clicks": "Track clicks",
         }
         help_texts = {
             "title": 'Liquid: {{ event.amount }}, {{ contact.first_name | default: "there" }}',
+            "preheader": "Email: the line inboxes show after the subject (Liquid too).",
+            "html_body": "Email: Liquid, its values HTML-escaped; "
+            "{% for item in event.items %}…{% endfor %} loops over a list param. Without "
+            "{{ unsubscribe_url }} in it, a footer with the unsubscribe link is added.",
+            "text_body": "Email, optional: made from the HTML when empty (Liquid too).",
+            "track_opens": "An invisible image counts who opens the email.",
+            "track_clicks": "Links go through Beacon, which counts the clicks.",
             "recheck_audience": "Event-triggered and segment entry campaigns check it again "
             "when the push is due.",
             "url": "Opened on click; Liquid too.",
@@ -356,6 +403,8 @@ class CampaignForm(forms.ModelForm):
         }
         widgets = {
             "body": forms.Textarea(attrs={"rows": 3}),
+            "html_body": forms.Textarea(attrs={"rows": 12, "class": "code-input"}),
+            "text_body": forms.Textarea(attrs={"rows": 5}),
             "quiet_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "quiet_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
@@ -367,6 +416,13 @@ class CampaignForm(forms.ModelForm):
         self.fields["entry_segment"].queryset = segments
         if self.instance.pk is not None:
             self._initial_from_instance(self.instance)
+        if "title" in self.fields:  # not on a page shown read-only
+            self._label_title(self["channel"].value())
+
+    def _label_title(self, channel: str | None) -> None:
+        title = self.fields["title"]
+        title.label = TITLE_LABELS.get(channel, TITLE_LABELS[Campaign.Channel.PUSH])
+        title.widget.attrs["data-labels"] = json.dumps(TITLE_LABELS)
 
     def _initial_from_instance(self, campaign: Campaign) -> None:
         amount, unit = _delay_in_units(campaign.delay_seconds)
@@ -380,6 +436,9 @@ class CampaignForm(forms.ModelForm):
         for name in ("send_at", "trigger_event", "trigger_where", "cancel_event"):
             self.initial.setdefault(name, getattr(campaign, name))
         self.initial.setdefault("cancel_match_param", campaign.cancel_match_param)
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data["channel"] or self.instance.channel
 
     def clean(self):
         data = super().clean()
@@ -418,6 +477,9 @@ class CampaignForm(forms.ModelForm):
         )
         for other, defaults in KIND_DEFAULTS.items():
             if other != kind:
+                fields.update(defaults)
+        for other, defaults in CHANNEL_DEFAULTS.items():
+            if other != data["channel"]:
                 fields.update(defaults)
         if kind == Campaign.Kind.BROADCAST:
             fields["recheck_audience"] = False

@@ -194,14 +194,25 @@ class CampaignStatsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     cancelled = serializers.IntegerField()
     skipped = serializers.IntegerField()
+    delivered = serializers.IntegerField(
+        help_text="Emails: deliveries the ESP reports delivered (its webhooks; not over SMTP)"
+    )
+    delivery_rate = serializers.FloatField(help_text="delivered / sent")
     opened = serializers.IntegerField()
     open_rate = serializers.FloatField(help_text="opened / sent (0 when nothing was sent)")
     clicked = serializers.IntegerField(help_text="Emails: deliveries with a click")
     click_rate = serializers.FloatField(help_text="clicked / sent")
-    unsubscribed = serializers.IntegerField(help_text="Emails: unsubscribes from their link")
+    unsubscribed = serializers.IntegerField(
+        help_text="Emails: unsubscribes (link, one-click header, ESP) and spam complaints"
+    )
     unsubscribe_rate = serializers.FloatField(help_text="unsubscribed / sent")
-    bounced = serializers.IntegerField(help_text="Emails: addresses refused for good")
-    bounce_rate = serializers.FloatField(help_text="bounced / (sent + bounced)")
+    bounced = serializers.IntegerField(
+        help_text="Emails: addresses refused for good, at send time or in the ESP's report"
+    )
+    bounce_rate = serializers.FloatField(
+        help_text="bounced / (sent + refused at send time): a bounce an ESP reports later "
+        "leaves its email sent"
+    )
 
 
 class DeliveryOutputSerializer(serializers.ModelSerializer):
@@ -246,14 +257,37 @@ class PreviewButtonSerializer(serializers.Serializer):
     url = serializers.CharField(required=False, help_text="open_url buttons only")
 
 
+PUSH_ONLY = "Push campaigns only"
+EMAIL_ONLY = "Email campaigns only"
+
+
 class CampaignPreviewOutputSerializer(serializers.Serializer):
-    title = serializers.CharField()
-    body = serializers.CharField()
-    url = serializers.CharField()
-    icon = serializers.CharField()
-    image = serializers.CharField()
+    """A push campaign's preview has title, body, url, icon, image and buttons; an email
+    campaign's has subject, preheader, html and text; both have warnings."""
+
+    title = serializers.CharField(required=False, help_text=PUSH_ONLY)
+    body = serializers.CharField(required=False, help_text=PUSH_ONLY)
+    url = serializers.CharField(required=False, help_text=PUSH_ONLY)
+    icon = serializers.CharField(required=False, help_text=PUSH_ONLY)
+    image = serializers.CharField(required=False, help_text=PUSH_ONLY)
     buttons = PreviewButtonSerializer(
-        many=True, help_text="Rendered; one whose title renders empty is left out, as in sends"
+        many=True,
+        required=False,
+        help_text=f"{PUSH_ONLY}. Rendered; one whose title renders empty is left out, as in sends",
+    )
+    subject = serializers.CharField(required=False, help_text=EMAIL_ONLY)
+    preheader = serializers.CharField(
+        required=False, help_text=f"{EMAIL_ONLY}. Also hidden at the top of the html"
+    )
+    html = serializers.CharField(
+        required=False,
+        help_text=f"{EMAIL_ONLY}. The HTML part before click tracking and the open pixel (empty: "
+        'a plain-text email), with "#unsubscribe" where a send puts the unsubscribe link',
+    )
+    text = serializers.CharField(
+        required=False,
+        help_text=f"{EMAIL_ONLY}. The plain-text part (made from the HTML if the campaign has "
+        "no text_body)",
     )
     warnings = serializers.ListField(
         child=serializers.CharField(),

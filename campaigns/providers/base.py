@@ -81,6 +81,7 @@ class Outcome(StrEnum):
     # address): invalidate the device, never retry
     GONE = "gone"
     RETRY = "retry"  # temporary: try again later
+    LATER = "later"  # not sent, by Beacon's own rule (an email send rate): due again, no attempt
     FAILED = "failed"  # permanent for this message (too large, misconfigured, refused)
 
 

@@ -75,8 +75,10 @@ class EmailTransport:
         status = getattr(message, "anymail_status", None)
         if status is not None and status.status and status.status <= REFUSED_RECIPIENT:
             return SendOutcome(Outcome.GONE, error=f"recipient {', '.join(status.status)}")
-        answer = status.message_id if status is not None and status.message_id else ""
-        return SendOutcome(Outcome.SENT, answer=str(answer))
+        # the ESP's id of the message, which its webhooks name (anymail's test backend counts
+        # from 0); nothing from SMTP
+        answer = "" if status is None or status.message_id is None else str(status.message_id)
+        return SendOutcome(Outcome.SENT, answer=answer)
 
     def _reset(self) -> None:
         """Forget a connection that may be broken; the next send opens a fresh one."""

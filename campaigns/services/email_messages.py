@@ -6,7 +6,9 @@ Links are tracked through Beacon (`/email/click/...`, signed with the delivery's
 redirect goes only where the email itself linked); the text part keeps the real links. Every
 email carries `List-Unsubscribe` (the unsubscribe page) and `List-Unsubscribe-Post:
 List-Unsubscribe=One-Click` (RFC 8058: the mailbox provider's one-click button POSTs there), and
-an HTML footer with the same link unless the template places `{{ unsubscribe_url }}` itself."""
+an HTML footer with the same link unless the template places `{{ unsubscribe_url }}` itself.
+A test message (the editor's "Send test email") has the same parts, without tracking or
+unsubscribe."""
 
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ from campaigns.services.html_text import html_to_text
 from campaigns.services.templates import templates_render
 
 CLICK_SALT = "beacon.email.click"
+# What email_parts_render leaves where a template placed `{{ unsubscribe_url }}`: a send puts the
+# delivery's link there; a preview or a test, which have no delivery, put a stand-in.
+UNSUBSCRIBE_PLACEHOLDER = "{{ unsubscribe_url }}"
+NO_UNSUBSCRIBE = "#unsubscribe"
 # href="http..." or href='http...': the links click tracking rewrites (not mailto:, tel:, #).
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -39,6 +45,7 @@ class EmailParts:
     subject: str
     html: str  # empty: a plain-text email
     text: str
+    preheader: str = ""  # also hidden at the top of `html`
 
 
 def email_parts_render(*, campaign: Campaign, contact, event_params: dict | None) -> EmailParts:
@@ -71,7 +78,12 @@ def email_parts_render(*, campaign: Campaign, contact, event_params: dict | None
             f'<div style="{_PREHEADER_STYLE}">{html.escape(rendered["preheader"])}</div>',
         )
     text = rendered["text_body"] or (html_to_text(rendered["html_body"]) if body else "")
-    return EmailParts(subject=" ".join(rendered["title"].split()), html=body, text=text)
+    return EmailParts(
+        subject=" ".join(rendered["title"].split()),
+        html=body,
+        text=text,
+        preheader=rendered["preheader"].strip(),
+    )
 
 
 def email_message_build(
@@ -122,6 +134,46 @@ def email_message_build(
         message.attach_alternative(body, "text/html")
     # An ESP (django-anymail) echoes these in its webhooks: a bounce finds its delivery.
     message.metadata = {"delivery_id": str(row.pk), "campaign_id": str(campaign.pk)}
+    return message
+
+
+def email_test_message_build(
+    *,
+    campaign: Campaign,
+    contact,
+    event_params: dict | None,
+    email_settings: EmailSettings,
+    address: str,
+) -> EmailMessage:
+    """The campaign's message as a test to `address` (the editor's "Send test email"): rendered
+    for the contact and the event as a send renders it, with "[Test] " before the subject, the
+    links as written and no open pixel (a test counts nothing), no List-Unsubscribe (there is no
+    delivery to unsubscribe from) and a footer saying so."""
+    parts = email_parts_render(campaign=campaign, contact=contact, event_params=event_params)
+    note = (
+        f"A test of the campaign “{campaign.name}”, sent from Beacon: its links are not "
+        "tracked, and an unsubscribe link works only in the campaign's own emails."
+    )
+    body = parts.html.replace(UNSUBSCRIBE_PLACEHOLDER, NO_UNSUBSCRIBE)
+    if body:
+        body = _before_body_close(
+            body,
+            '<p style="margin:24px 0 0;padding:8px;font-size:12px;color:#555;'
+            f'border:1px dashed #999;text-align:center">{html.escape(note)}</p>',
+        )
+    text = parts.text.replace(UNSUBSCRIBE_PLACEHOLDER, NO_UNSUBSCRIBE)
+    domain = email_settings.from_email.rpartition("@")[2] or None
+    message_class = EmailMultiAlternatives if body else EmailMessage
+    message = message_class(
+        subject=f"[Test] {parts.subject}",
+        body=f"{text.rstrip()}\n\n--\n{note}\n",
+        from_email=formataddr((email_settings.from_name, email_settings.from_email)),
+        to=[address],
+        reply_to=[email_settings.reply_to] if email_settings.reply_to else None,
+        headers={"Message-ID": make_msgid(idstring="test", domain=domain)},
+    )
+    if body:
+        message.attach_alternative(body, "text/html")
     return message
 
 

@@ -1,8 +1,8 @@
-"""The app-wide push policy and email settings (rules across campaigns)."""
+"""The app-wide push policy, email settings and messaging policy (rules across campaigns)."""
 
 from __future__ import annotations
 
-from campaigns.models import EmailSettings, PushPolicy
+from campaigns.models import EmailSettings, MessagingPolicy, PushPolicy
 from contacts.models import App
 
 
@@ -18,9 +18,16 @@ def push_policy_update(
 
 
 def email_settings_update(
-    *, app: App, from_email: str, from_name: str = "", reply_to: str = "", daily_cap=None
+    *,
+    app: App,
+    from_email: str,
+    from_name: str = "",
+    reply_to: str = "",
+    daily_cap: int | None = None,
+    max_per_second: int | None = None,
 ) -> EmailSettings:
-    """Who the app's emails are from, where replies go, and the daily cap per contact."""
+    """Who the app's emails are from, where replies go, the daily cap per contact and the send
+    rate."""
     settings, _ = EmailSettings.objects.update_or_create(
         app=app,
         defaults={
@@ -28,6 +35,13 @@ def email_settings_update(
             "from_name": from_name,
             "reply_to": reply_to,
             "daily_cap": daily_cap,
+            "max_per_second": max_per_second,
         },
     )
     return settings
+
+
+def messaging_policy_update(*, app: App, daily_cap: int | None) -> MessagingPolicy:
+    """The cap of messages per contact per day, pushes and emails together."""
+    policy, _ = MessagingPolicy.objects.update_or_create(app=app, defaults={"daily_cap": daily_cap})
+    return policy

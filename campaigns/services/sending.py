@@ -6,10 +6,11 @@ what each answer means for the row, the device and the contact's timeline.
    hours in the contact's timezone (deliver later, or drop);
 3. render the Liquid templates and send the pushes, PUSH_SEND_CONCURRENCY at a time; as they
    are answered, mark the rows the push service accepted (a PushedMark row under our claim, one
-   small INSERT per group of answers), before the freed slots take the next pushes;
+   small INSERT per group of answers), before the freed slots take the next pushes; then the
+   emails, over one connection, marked the same way (email_sending.py);
 4. write the outcomes with conditional updates (only rows still under our claim), drop our
    marks, invalidate gone subscriptions, and record @NOTIFICATION_SENT / @NOTIFICATION_FAILED /
-   @OPT_OUT, in one transaction for the claim.
+   @OPT_OUT (@EMAIL_SENT / @EMAIL_BOUNCED), in one transaction for the claim.
 
 Why the mark: at any instant at most PUSH_SEND_CONCURRENCY pushes are accepted (or on their way)
 and unmarked, so a worker killed mid-claim sends at most that many twice once the lease brings
@@ -36,11 +37,11 @@ from itertools import groupby
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from campaigns.buttons import button_templates, buttons_rendered
-from campaigns.models import Campaign, Channel, Delivery, EmailSettings, PushedMark, PushPolicy
+from campaigns.models import Campaign, Channel, Delivery, PushedMark
 from campaigns.providers import device_providers
 from campaigns.providers.base import (
     MAX_ATTEMPTS,
@@ -49,6 +50,7 @@ from campaigns.providers.base import (
     SendOutcome,
     backoff_seconds,
 )
+from campaigns.selectors import frequency_caps_by_app
 from campaigns.services.dispatch import Claim, deliveries_take_over
 from campaigns.services.email_sending import emails_send
 from campaigns.services.email_tracking import email_bounced
@@ -89,7 +91,7 @@ def deliveries_send(*, claim: Claim, now: datetime | None = None) -> SendReport:
     for answered in _answers(to_send, messages, providers):
         _mark_pushed(own, answered, now)
         results += answered
-    for answered in emails_send(emails):
+    for answered in emails_send(emails, now):
         _mark_pushed(own, answered, now)
         results += answered
     _record(own, results, now, report)
@@ -205,23 +207,26 @@ def _push(row: Delivery, message: PushMessage, providers: dict) -> SendOutcome:
 @dataclass
 class _RuleFacts:
     """What the send-time rules read, loaded once for a claim's rows (a query or two per claim
-    instead of one or two per row)."""
+    instead of one or two per row): the apps' caps (each channel's and the one across channels,
+    in one query), what the capped contacts were sent in the last day, the rechecked audiences."""
 
-    caps: dict[tuple[int, str], int | None]  # (app id, channel) -> daily cap
+    # (app id, channel) -> the channel's daily cap; (app id, None) -> the cap across channels
+    caps: dict[tuple[int, str | None], int | None]
     sent_last_day: Counter  # (contact id, channel) -> sent in the last day (capped ones only)
     members: set[tuple[int, int]]  # (segment id, contact id) of the segments rechecked
 
     @classmethod
     def load(cls, rows: list[Delivery], now: datetime) -> _RuleFacts:
         rows = [row for row in rows if not row.is_test]
-        apps = {row.app_id for row in rows}
-        caps = dict.fromkeys((row.app_id, row.channel) for row in rows)
-        channels = {channel for _, channel in caps}
-        for channel, policy in ((Channel.PUSH, PushPolicy), (Channel.EMAIL, EmailSettings)):
-            if channel in channels:  # a push-only claim reads no email settings
-                found = policy.objects.filter(app_id__in=apps).values_list("app_id", "daily_cap")
-                caps.update(((app_id, channel), cap) for app_id, cap in found)
-        capped = {row.contact_id for row in rows if caps[row.app_id, row.channel] is not None}
+        caps = {}
+        for app_id, app_caps in frequency_caps_by_app(app_ids={r.app_id for r in rows}).items():
+            caps[app_id, Channel.PUSH], caps[app_id, Channel.EMAIL] = app_caps.push, app_caps.email
+            caps[app_id, None] = app_caps.any
+        capped = {
+            row.contact_id
+            for row in rows
+            if caps[row.app_id, row.channel] is not None or caps[row.app_id, None] is not None
+        }
         recheck = {
             (row.campaign.audience_segment_id, row.contact_id)
             for row in rows
@@ -251,10 +256,13 @@ def _passes_rules(
             return _skip(row, own, "no longer in the audience segment", report)
     if row.channel == Channel.EMAIL and (reason := contact_email_unreachable(row.contact)):
         return _skip(row, own, reason, report)  # unsubscribed (or bounced) since scheduled
-    cap = facts.caps[row.app_id, row.channel]
+    cap, any_cap = facts.caps[row.app_id, row.channel], facts.caps[row.app_id, None]
     if cap is not None and facts.sent_last_day[row.contact_id, row.channel] >= cap:
         noun = "emails" if row.channel == Channel.EMAIL else "pushes"
         return _skip(row, own, f"daily cap of {cap} {noun} reached", report)
+    sent = sum(facts.sent_last_day[row.contact_id, channel] for channel in Channel.values)
+    if any_cap is not None and sent >= any_cap:
+        return _skip(row, own, f"daily cap of {any_cap} messages (push and email) reached", report)
     if campaign.quiet_start is not None:
         until = quiet_until(campaign, _timezone_of(row), now)
         if until is not None and campaign.quiet_action == Campaign.QuietAction.DROP:
@@ -263,7 +271,7 @@ def _passes_rules(
             _update(row, own, status=Delivery.Status.SCHEDULED, claim=None, due_at=until)
             report.outcomes["later"] += 1
             return False
-    if cap is not None:  # a later row of the same claim counts this one
+    if cap is not None or any_cap is not None:  # a later row of the same claim counts this one
         facts.sent_last_day[row.contact_id, row.channel] += 1
     return True
 
@@ -377,6 +385,7 @@ def _record(own: str, results, now: datetime, report: SendReport) -> None:
             status=Delivery.Status.SENT, claim=None, sent_at=now, last_error=""
         )
         _unmark(own, sent_ids)
+        _record_message_ids(results)
         report.outcomes["sent"] += len(sent)
         for row in sent:  # an address changed since the row was scheduled (the log shows it)
             if row.channel == Channel.EMAIL and row.address != row.contact.email:
@@ -405,9 +414,37 @@ def _unmark(own: str, ids: list[int]) -> None:
         )
 
 
+MESSAGE_ID_COLUMNS = [("id", "bigint"), ("message_id", "text")]
+
+
+def _record_message_ids(results) -> None:
+    """The ESP's id of each email it accepted (an anymail backend's answer; SMTP gives none),
+    which its webhooks name (campaigns/services/email_tracking.py): one UPDATE for the claim."""
+    ids = [
+        (row.pk, outcome.answer[:255])
+        for row, outcome in results
+        if outcome.kind == Outcome.SENT and row.channel == Channel.EMAIL and outcome.answer
+    ]
+    if ids:
+        table = Delivery._meta.db_table
+        source, params = dialect().values_source(MESSAGE_ID_COLUMNS, ids)
+        execute(
+            f"UPDATE {table} SET message_id = v.message_id FROM {source} WHERE {table}.id = v.id",
+            params,
+        )
+
+
 def _apply_failure(row, own, outcome: SendOutcome, now, report) -> list[BuiltinEvent]:
     """A retry (with backoff, bounded) or a permanent failure; a gone subscription also
     invalidates its device."""
+    if outcome.kind == Outcome.LATER:
+        due = now + timedelta(seconds=outcome.retry_after or 0)
+        attempts = F("attempts") - 1  # not sent: the claim's attempt does not count
+        _update(
+            row, own, status=Delivery.Status.SCHEDULED, claim=None, due_at=due, attempts=attempts
+        )
+        report.outcomes["later"] += 1
+        return []
     if outcome.kind == Outcome.RETRY and row.attempts < MAX_ATTEMPTS:
         due = now + timedelta(seconds=outcome.retry_after or backoff_seconds(row.attempts))
         _update(

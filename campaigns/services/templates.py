@@ -64,14 +64,16 @@ def templates_unknown_variables(
     contact: Contact | None,
     event_params: dict | None,
     event_attributes: Iterable[str] = (),
+    extra: dict | None = None,
 ) -> list[str]:
     """The variables the templates read that these values don't have ("event.params.x"), each
     once, in the order the templates use them: each renders empty. An event's param is known if
     the sample event has it or the trigger's event type has it as an attribute (declared or
-    discovered); a contact's fields are checked only against a chosen contact. Variables that a
+    discovered); a contact's fields are checked only against a chosen contact; `extra` are the
+    other variables the templates are rendered with (as for templates_render). Variables that a
     template assigns or loops over are its own (Liquid's analysis leaves them out); a template
     that does not parse is template_errors' to report."""
-    scope = {"contact": contact_scope(contact), "event": event_params or {}}
+    scope = {**(extra or {}), "contact": contact_scope(contact), "event": event_params or {}}
     attributes = set(event_attributes)
     unknown: list[str] = []
     for source in templates.values():

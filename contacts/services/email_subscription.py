@@ -1,9 +1,10 @@
 """A contact's email subscription: whether emails may go to its address, and since when and how.
 
 `via` says how it changed: "link" (the unsubscribe page), "one-click" (a mailbox provider's
-List-Unsubscribe-Post, RFC 8058), "api", "admin", or an ESP's report ("bounce", "complaint").
-A bounce or a complaint is never undone by a resubscribe link: only an API or admin change
-(someone fixed the address, or has the contact's word) subscribes such an address again."""
+List-Unsubscribe-Post, RFC 8058), "api", "admin", or an ESP's report ("bounce", "complaint",
+"esp": an unsubscribe through the ESP's own link or list). A bounce or a complaint is never
+undone by a resubscribe link: only an API or admin change (someone fixed the address, or has the
+contact's word) subscribes such an address again."""
 
 from __future__ import annotations
 

@@ -39,8 +39,9 @@ MARKETER_PERMISSIONS = [
 ]
 
 # Also the app's set-up: apps, API keys, mapping rules, the segmentation allowlist, event types
-# declared ahead and attribute types, the push policy and email settings, the VAPID keys (shared
-# by all apps), the mobile push services' credentials; and deleting what marketers build.
+# declared ahead and attribute types, the push policy, email settings and messaging policy, the
+# VAPID keys (shared by all apps), the mobile push services' credentials; and deleting what
+# marketers build.
 ADMIN_PERMISSIONS = [
     *MARKETER_PERMISSIONS,
     "contacts.view_app",
@@ -65,6 +66,9 @@ ADMIN_PERMISSIONS = [
     "campaigns.view_emailsettings",
     "campaigns.add_emailsettings",
     "campaigns.change_emailsettings",
+    "campaigns.view_messagingpolicy",
+    "campaigns.add_messagingpolicy",
+    "campaigns.change_messagingpolicy",
     "campaigns.view_vapidkeypair",
     "campaigns.change_vapidkeypair",  # rotating it: the admin changes nothing else
     *(

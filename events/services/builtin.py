@@ -22,6 +22,7 @@ from contacts.models import App
 from events.hooks import StoredEvent, events_stored
 from events.models import Event, EventType
 from events.services import bulk_sql
+from events.services.event_types import event_types_seen
 from events.services.stats import EventStats
 from events.signals import events_ingested
 
@@ -76,6 +77,9 @@ def _event_types(app: App, names: set[str], now: datetime) -> dict[str, EventTyp
             ignore_conflicts=True,  # a concurrent recorder may register the same name
         )
         types = {t.name: t for t in EventType.objects.filter(app=app, name__in=names)}
+    # as ingest does: the catalog's built-ins show when they last happened, and ingest reads
+    # whether the app ever sent a push from @NOTIFICATION_SENT's (events/services/sessions.py)
+    event_types_seen(types=types.values(), now=now)
     return types
 
 

@@ -1,4 +1,5 @@
-"""Installing the system event catalog and built-in events into a new app."""
+"""Installing the system event catalog and built-in events into a new app, and into every app at
+each deploy."""
 
 from __future__ import annotations
 
@@ -34,9 +35,23 @@ def event_catalog_install(*, app: App) -> int:
     ]
     existing = set(EventType.objects.filter(app=app).values_list("name", flat=True))
     missing = [entry for entry in entries if entry.name not in existing]
-    EventType.objects.bulk_create(missing)
+    # ignore_conflicts: at a deploy, the running processes may record a built-in meanwhile
+    EventType.objects.bulk_create(missing, ignore_conflicts=True)
     _declare_built_in_attributes(app)
     return len(missing)
+
+
+def event_catalog_sync() -> int:
+    """Install the catalog into every app (`manage.py beacon_setup`, at each deploy); return how
+    many event types were added.
+
+    An app created before a built-in (or a catalog entry, or a built-in's param) was added to
+    events/catalog.py lacks it until it is first recorded: the segment builder and the event
+    type list don't offer it, and its params are typed by the first value seen. This runs the
+    live catalog rather than a data migration's frozen copy, so each later addition reaches the
+    existing apps at the next deploy with no migration of its own. Nothing is removed or
+    retyped: an existing event type or attribute is kept as it is."""
+    return sum(event_catalog_install(app=app) for app in App.objects.order_by("pk"))
 
 
 def _declare_built_in_attributes(app: App) -> None:

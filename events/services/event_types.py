@@ -3,15 +3,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import App
 from events.attributes import ARRAY_TYPES, IGNORED_PREFIX, TYPES
 from events.models import EventAttribute, EventType
 from events.validation import MAX_NAME_LENGTH, NUL, NUL_REASON, event_name_errors
+
+# EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
+# queue on the same hot row.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+def event_types_seen(*, types: Iterable[EventType], now: datetime) -> None:
+    """Move the types' last-seen time to `now` where it is older than LAST_SEEN_RESOLUTION (a
+    type never seen yet, from the catalog or declared ahead, gets its first time too): one
+    UPDATE, and none when every type was seen within it."""
+    threshold = now - LAST_SEEN_RESOLUTION
+    stale = [t.pk for t in types if t.last_seen_at is None or t.last_seen_at < threshold]
+    if stale:
+        EventType.objects.filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
+        ).update(last_seen_at=now, first_seen_at=Coalesce("first_seen_at", now))
 
 
 @transaction.atomic

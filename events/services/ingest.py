@@ -29,13 +29,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import orjson
 from django.db import DataError, IntegrityError, OperationalError, transaction
-from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common import metrics
@@ -54,15 +52,13 @@ from events.formats import (
 from events.hooks import StoredEvent, events_stored
 from events.models import Event, EventAttribute, EventType
 from events.services import bulk_sql
+from events.services.event_types import event_types_seen
 from events.services.schema import schema_get, schema_read
 from events.services.sessions import SESSION_GAP, session_subtypes
 from events.services.stats import EventStats
 from events.signals import events_ingested
 from events.validation import EventInput, parse_event_payload
 
-# EventType.last_seen_at is refreshed at most this often, so that concurrent batches do not all
-# queue on the same hot row.
-LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 RETRY_PAUSE = 0.05  # seconds, times the attempt number, at most
 INSERT_CHUNK = 1000
@@ -284,13 +280,15 @@ class _Batch:
             catalog.OPT_IN,
             catalog.OPT_OUT,
         }
+        # and whether the app ever sent a push, for @APP_OPEN's subtype (read, not registered)
+        read = names | {catalog.NOTIFICATION_SENT}
         if fingerprints:
             stored, (self.types, self.attributes) = read_together(
                 bulk_sql.stored_fingerprints_read(self.app.pk, fingerprints),
-                schema_read(app_id=self.app.pk, names=names),
+                schema_read(app_id=self.app.pk, names=read),
             )
         else:
-            stored, (self.types, self.attributes) = {}, schema_get(app=self.app, names=names)
+            stored, (self.types, self.attributes) = {}, schema_get(app=self.app, names=read)
         self._register_types(names)
         return stored
 
@@ -453,13 +451,17 @@ class _Batch:
 
     def _set_session_subtypes(self) -> None:
         """Influenced or natural (sessions.py), once every session start of the batch is known:
-        a batch in which no stored contact's session starts reads nothing more."""
+        a batch in which no stored contact's session starts, or of an app that never sent a
+        push, reads nothing more."""
         if not self.session_starts:
             return
         starts = [(row.contact.pk, row.occurred_at) for row in self.session_starts]
-        for row, subtype in zip(
-            self.session_starts, session_subtypes(app_id=self.app.pk, starts=starts), strict=True
-        ):
+        sent = self.types.get(catalog.NOTIFICATION_SENT)
+        ever_sent = sent is not None and sent.last_seen_at is not None
+        subtypes = session_subtypes(
+            notification_type_id=sent.pk if ever_sent else None, starts=starts
+        )
+        for row, subtype in zip(self.session_starts, subtypes, strict=True):
             row.params["subtype"] = subtype
 
     def _register_device(self, contact: Contact, item: EventInput) -> None:
@@ -548,14 +550,4 @@ class _Batch:
             bulk_sql.update_contacts(rows)
 
     def _refresh_type_last_seen(self) -> None:
-        threshold = self.now - LAST_SEEN_RESOLUTION
-        stale = [
-            t.pk
-            for t in {row.event_type for row in self.rows}
-            if t.last_seen_at is None or t.last_seen_at < threshold
-        ]
-        if stale:
-            # A type never seen yet (from the catalog, or declared ahead) gets its first time too.
-            EventType.objects.filter(
-                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=threshold), pk__in=stale
-            ).update(last_seen_at=self.now, first_seen_at=Coalesce("first_seen_at", self.now))
+        event_types_seen(types={row.event_type for row in self.rows}, now=self.now)

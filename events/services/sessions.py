@@ -20,7 +20,7 @@ from common.db.executor import Read, read_together
 from common.db.rows import from_row, select_list
 from contacts.services.activity import contact_session_start
 from events import catalog
-from events.models import ContactEventStats, EventType
+from events.models import ContactEventStats
 from events.services.builtin import BuiltinEvent
 
 SESSION_GAP = timedelta(minutes=30)
@@ -28,10 +28,19 @@ CLICK_SESSION_GAP = timedelta(minutes=15)
 INFLUENCE_WINDOW = timedelta(hours=3)
 
 
-def session_subtypes(*, app_id: int, starts: list[tuple[int | None, datetime]]) -> list[str]:
+def session_subtypes(
+    *, notification_type_id: int | None, starts: list[tuple[int | None, datetime]]
+) -> list[str]:
     """The subtype (influenced or natural) of each session start (contact id, when; a contact
-    not stored yet has been sent nothing): one SELECT for the stored contacts, none without."""
-    last_sent = _last_notification_sent(app_id, {c for c, _ in starts if c is not None})
+    not stored yet has been sent nothing). `notification_type_id`: the app's @NOTIFICATION_SENT
+    event type, None if it has none (it never sent a push: every session is natural, and
+    nothing is read). Otherwise one SELECT for the stored contacts."""
+    contact_ids = {c for c, _ in starts if c is not None}
+    last_sent = (
+        _last_notification_sent(notification_type_id, contact_ids)
+        if notification_type_id is not None and contact_ids
+        else {}
+    )
     return [
         catalog.APP_OPEN_INFLUENCED
         if (sent := last_sent.get(contact_id)) is not None
@@ -41,21 +50,17 @@ def session_subtypes(*, app_id: int, starts: list[tuple[int | None, datetime]]) 
     ]
 
 
-def _last_notification_sent(app_id: int, contact_ids: Iterable[int]) -> dict[int, datetime]:
+def _last_notification_sent(type_id: int, contact_ids: Iterable[int]) -> dict[int, datetime]:
     # Raw SQL as ingest's other reads (its text the same whatever the ids, a prepared statement
-    # on PostgreSQL): the ORM's compilation of this join was a fifth of a single tracked event's
-    # instructions when its session started (bench/instructions.py, docs/performance.md).
-    contact_ids = sorted(contact_ids)
-    if not contact_ids:
-        return {}
-    condition, params = dialect().any_of("s.contact_id", "bigint", contact_ids)
+    # on PostgreSQL): the ORM's compilation of this query was a fifth of a single tracked event's
+    # instructions when its session started (bench/instructions.py, docs/performance.md). By
+    # the type's id (ingest's schema read has it): no join.
+    condition, params = dialect().any_of("s.contact_id", "bigint", sorted(contact_ids))
     sql = (
-        f"SELECT {select_list(ContactEventStats, 's')} "
-        f"FROM {ContactEventStats._meta.db_table} s JOIN {EventType._meta.db_table} t "
-        f"ON t.id = s.event_type_id WHERE t.app_id = %s AND t.name = %s AND {condition}"
+        f"SELECT {select_list(ContactEventStats, 's')} FROM {ContactEventStats._meta.db_table} s "
+        f"WHERE s.event_type_id = %s AND {condition}"
     )
-    read = Read(sql, [app_id, catalog.NOTIFICATION_SENT, *params], _last_at_by_contact)
-    return read_together(read)[0]
+    return read_together(Read(sql, [type_id, *params], _last_at_by_contact))[0]
 
 
 def _last_at_by_contact(rows: list[tuple]) -> dict[int, datetime]:

@@ -33,7 +33,6 @@ from tests.campaigns.mobile_fixtures import (  # noqa: F401 (fixtures)
     onesignal,
 )
 from tests.campaigns.push_service import LocalPushService, b64encode
-from tests.campaigns.smtp_server import LocalSmtpServer
 
 
 @pytest.fixture
@@ -42,17 +41,6 @@ def push_service(settings):
     settings.WEBPUSH_ALLOW_HTTP_LOCALHOST = True
     with LocalPushService() as service:
         yield service
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A running LocalSmtpServer, which Django's SMTP backend sends to while it runs."""
-    with LocalSmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        yield server
 
 
 @pytest.fixture

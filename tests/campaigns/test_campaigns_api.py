@@ -139,6 +139,8 @@ def test_stats_and_the_delivery_log(admin_client, app):
         "failed": 0,
         "cancelled": 0,
         "skipped": 1,
+        "delivered": 0,
+        "delivery_rate": 0.0,
         "opened": 1,
         "open_rate": 1.0,
         "clicked": 0,

@@ -5,11 +5,14 @@ same views a live server runs); what each answer of the mail server means."""
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, EmailSettings
 from campaigns.selectors import campaign_stats
@@ -17,6 +20,7 @@ from campaigns.services.broadcasts import broadcasts_start_due
 from campaigns.services.campaigns import campaign_activate, campaign_create
 from campaigns.services.dispatch import deliveries_claim_due
 from campaigns.services.html_text import html_to_text
+from campaigns.services.policy import email_settings_update, messaging_policy_update
 from campaigns.services.previews import campaign_send_test
 from campaigns.services.sending import deliveries_send
 from campaigns.services.triggers import trigger_marks_process
@@ -24,7 +28,8 @@ from contacts.models import Contact
 from contacts.services.contacts import contact_update
 from events import catalog
 from events.models import Event
-from tests.campaigns.factories import track
+from segments.services import segment_create, segment_refresh
+from tests.campaigns.factories import active_campaign, subscribe, track
 
 CART = [
     {"name": "Linen shirt <XL>", "price": 49.5, "image": "https://shop.example/i/shirt.jpg"},
@@ -387,3 +392,111 @@ def test_html_to_text_keeps_structure_and_links():
     assert (
         text == "Title\n\nOne\ntwo\n\n- a\n- b\n\nGo (https://x.example/) & https://x.example/y\n"
     )
+
+
+def test_the_email_cap_and_the_cap_across_channels(app, sender, smtp_server, push_service):
+    ann = person(app, "ann", "ann@example.com")
+    subscribe(app, "ann", subscription=push_service.subscription())
+    email_settings_update(app=app, from_email="news@shop.example", daily_cap=2)
+    for n in range(3):
+        email_campaign(app, name=f"Email {n}")
+    broadcasts_start_due()
+    dispatch()
+    assert len(smtp_server.wait_for(2)) == 2
+    [capped] = Delivery.objects.filter(contact=ann, status=Delivery.Status.SKIPPED)
+    assert capped.reason == "daily cap of 2 emails reached"
+
+    # Across channels: 2 emails sent today, so a cap of 3 messages leaves room for one push.
+    messaging_policy_update(app=app, daily_cap=3)
+    for n in range(2):
+        active_campaign(app, name=f"Push {n}", kind=Campaign.Kind.BROADCAST, title="Hi")
+    broadcasts_start_due()
+    dispatch()
+    pushes = Delivery.objects.filter(channel=Delivery.Channel.PUSH).order_by("status")
+    assert [row.status for row in pushes] == [Delivery.Status.SENT, Delivery.Status.SKIPPED]
+    assert pushes[1].reason == "daily cap of 3 messages (push and email) reached"
+    assert len(push_service.wait_for(1)) == 1
+
+
+def test_the_send_rate_paces_emails_across_claims(app, sender, smtp_server):
+    email_settings_update(app=app, from_email="news@shop.example", max_per_second=5)
+    for n in range(6):
+        person(app, f"u{n}", f"u{n}@example.com")
+    email_campaign(app)
+    broadcasts_start_due()
+    started = time.monotonic()
+    dispatch()
+    elapsed = time.monotonic() - started
+    assert len(smtp_server.wait_for(6)) == 6
+    assert elapsed >= 1.0  # 6 emails at 5 per second: the last one 1 s after the first
+    sender.refresh_from_db()
+    assert sender.rate_next_at is not None
+
+
+def test_emails_without_a_slot_soon_go_back_to_the_queue(app, sender, smtp_server):
+    email_settings_update(app=app, from_email="news@shop.example", max_per_second=1)
+    person(app, "ann", "ann@example.com")
+    email_campaign(app)
+    broadcasts_start_due()
+    busy_until = timezone.now() + timedelta(minutes=10)  # other workers took the next 10 minutes
+    EmailSettings.objects.filter(app=app).update(rate_next_at=busy_until)
+
+    dispatch()
+    row = Delivery.objects.get()
+    assert (row.status, row.attempts) == (Delivery.Status.SCHEDULED, 0)  # no attempt spent
+    assert abs((row.due_at - busy_until).total_seconds()) < 2
+    assert smtp_server.messages == []
+    dispatch(now=busy_until + timedelta(seconds=1))
+    assert len(smtp_server.wait_for(1)) == 1
+
+
+def test_a_scheduled_newsletter_goes_to_its_segment_at_its_time(app, sender, smtp_server):
+    germans = segment_create(
+        app=app,
+        name="Germans",
+        conditions={"type": "contact", "field": "country", "op": "=", "value": "DE"},
+    )
+    for user, country in (("ann", "DE"), ("bob", "FR")):
+        contact = person(app, user, f"{user}@example.com")
+        Contact.objects.filter(pk=contact.pk).update(country=country)  # as ingest sets it
+    segment_refresh(segment=germans)
+    send_at = timezone.now() + timedelta(hours=2)
+    campaign = email_campaign(
+        app, name="Newsletter DE", audience_segment_id=germans.pk, send_at=send_at
+    )
+
+    broadcasts_start_due()  # before its time: nothing
+    dispatch()
+    assert not Delivery.objects.filter(campaign=campaign).exists()
+    broadcasts_start_due(now=send_at)
+    dispatch(now=send_at)
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "ann@example.com"
+    [tracked, unsubscribe] = links(message)
+    client = Client()
+    assert client.get(path_of(tracked)).status_code == 302
+    assert client.post(path_of(unsubscribe), {"action": "unsubscribe"}).status_code == 200
+    stats = campaign_stats(campaign=campaign)
+    assert (stats["sent"], stats["opened"], stats["clicked"], stats["unsubscribed"]) == (1, 1, 1, 1)
+
+
+def test_a_welcome_email_follows_the_sign_up_event(app, sender, smtp_server):
+    campaign = email_campaign(
+        app,
+        name="Welcome",
+        kind=Campaign.Kind.EVENT,
+        trigger_event="signed_up",
+        title="Welcome, {{ event.first_name }}",
+        html_body="<p>Hello {{ event.first_name }}, your plan: {{ event.plan }}</p>",
+    )
+    ann = person(app, "ann", "ann@example.com")
+    track(app, "ann", "signed_up", first_name="Ann", plan="pro")
+    trigger_marks_process()
+    dispatch()
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "Welcome, Ann"
+    assert "Hello Ann, your plan: pro" in message.get_body(("plain",)).get_content()
+    opened = Client().get(f"/email/open/{Delivery.objects.get(campaign=campaign).open_token}.gif")
+    assert opened.status_code == 200
+    [event] = events_named(catalog.EMAIL_OPENED)
+    assert (event.contact_id, event.params["campaign_id"]) == (ann.pk, campaign.pk)

@@ -7,22 +7,29 @@ Proven here: a delayed trigger arrives decrypted, not before its delay; a keyed 
 its own order only; a push claimed by a worker that is then killed is sent exactly once, whether
 its send task still waits in the broker or was lost with the worker; a broadcast whose workers
 are killed mid-send reaches every device, and at most PUSH_SEND_CONCURRENCY of them twice per
-killed worker process (the pushes answered but not yet recorded when it died).
+killed worker process (the pushes answered but not yet recorded when it died); the abandoned-cart
+email reaches the local SMTP server an hour after the cart, for the cart not bought only.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
+from datetime import timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
+from django.db.models import F
 
 from campaigns.models import Campaign, Delivery, PushPolicy, VapidKeyPair
-from campaigns.services.policy import push_policy_update
+from campaigns.services.policy import email_settings_update, push_policy_update
 from config.schedules import periodic_tasks_install
-from contacts.models import Device
+from contacts.models import Contact, Device
+from contacts.services.contacts import contact_update
 from events import catalog
 from events.models import Event
 from events.services.ingest import events_ingest
@@ -410,3 +417,95 @@ def test_a_delayed_cancellable_trigger_reaches_android_ios_onesignal_and_web_in_
     )
     assert not Delivery.objects.filter(campaign=later, contact__external_id="andy").exists()
     assert [r.token for r in fcm.received()] == ["fcm-token-new"] * 2
+
+
+# Email ----------------------------------------------------------------------------------------
+@pytest.fixture
+def email_worker_env(smtp_server) -> dict[str, str]:
+    """What a worker needs to send through the local SMTP server (the `celery` fixture's
+    DEBUG=true would otherwise write emails to files)."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_server.port),
+    }
+
+
+CART_HTML = (
+    "<html><body><p>Hi {{ contact.first_name | default: 'there' }}, your cart is waiting:</p>"
+    '<ul>{% for item in event.items %}<li><img src="{{ item.image }}" alt="{{ item.name }}">'
+    " {{ item.name }}: {{ item.price }} EUR</li>{% endfor %}</ul>"
+    '<p><a href="https://shop.example/cart/{{ event.cart_id }}">Back to your cart</a></p>'
+    "</body></html>"
+)
+BOUGHT = [{"name": "Rain jacket", "price": 89, "image": "https://shop.example/i/jacket.jpg"}]
+LEFT = [
+    {"name": "Linen shirt", "price": 49.5, "image": "https://shop.example/i/shirt.jpg"},
+    {"name": "Wool socks", "price": 12, "image": "https://shop.example/i/socks.jpg"},
+]
+
+
+def test_the_abandoned_cart_email_goes_an_hour_later_for_the_cart_not_bought(
+    app, smtp_server, email_worker_env, celery
+):
+    """The recipe of docs/email.md: add_to_cart, wait an hour, cancelled by the purchase of the
+    same cart. The worker's clock can't be moved: the hour passes by moving the campaign's due
+    times an hour back."""
+    email_settings_update(app=app, from_email="shop@shop.example", from_name="Shop")
+    ann = Contact.objects.get(pk=track(app, "ann", "page_viewed"))
+    contact_update(contact=ann, data={"email": "ann@example.com"})
+    campaign = active_campaign(
+        app,
+        name="Abandoned cart",
+        channel=Campaign.Channel.EMAIL,
+        trigger_event="add_to_cart",
+        delay_seconds=3600,
+        cancel_event="purchase_completed",
+        cancel_match_param="cart_id",
+        title="You left {{ event.items | size }} items in your cart",
+        html_body=CART_HTML,
+    )
+    worker = celery.worker(**email_worker_env)
+    started(celery, worker, celery.beat())
+    track(app, "ann", "add_to_cart", cart_id="c1", items=BOUGHT)
+    track(app, "ann", "add_to_cart", cart_id="c2", items=LEFT)
+    track(app, "ann", "purchase_completed", cart_id="c1")
+
+    def by_cart() -> dict[str, Delivery]:
+        return {d.cancel_key: d for d in Delivery.objects.filter(campaign=campaign)}
+
+    wait_until(
+        lambda: (
+            {key: row.status for key, row in by_cart().items()}
+            == {"c1": Delivery.Status.CANCELLED, "c2": Delivery.Status.SCHEDULED}
+        ),
+        what="both carts scheduled and the bought one cancelled",
+        processes=celery,
+    )
+    added = Event.objects.get(event_type__name="add_to_cart", params__cart_id="c2")
+    assert by_cart()["c2"].due_at == added.occurred_at + timedelta(hours=1)
+    dispatcher_rounds(celery, worker)
+    assert smtp_server.messages == []  # not before the hour
+
+    Delivery.objects.filter(campaign=campaign).update(due_at=F("due_at") - timedelta(hours=1))
+    [message] = smtp_server.wait_for(1, timeout=60)
+    sent = delivery_sent(celery)
+    dispatcher_rounds(celery, worker)  # had the bought cart's email been due, it would be out
+    assert len(smtp_server.messages) == 1
+    assert smtp_server.envelopes == [("shop@shop.example", ["ann@example.com"])]
+    assert (sent.cancel_key, sent.attempts) == ("c2", 1)
+    assert by_cart()["c1"].status == Delivery.Status.CANCELLED
+    assert message["Subject"] == "You left 2 items in your cart"
+    assert message["From"] == "Shop <shop@shop.example>"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert '<img src="https://shop.example/i/shirt.jpg" alt="Linen shirt">' in html
+    assert "Linen shirt: 49.5 EUR" in html and "Wool socks: 12 EUR" in html
+    assert "Linen shirt: 49.5 EUR" in text and "Wool socks: 12 EUR" in text
+    assert "https://shop.example/cart/c2" in text  # the text part keeps the real link
+    # the HTML part's link goes through click tracking, to the cart not bought
+    [tracked] = re.findall(r'href="([^"]*/email/click/[^"]*)"', html)
+    assert f"/email/click/{sent.open_token}/" in tracked
+    assert parse_qs(urlsplit(unescape(tracked)).query)["url"] == ["https://shop.example/cart/c2"]
+    for part in (html, text):
+        assert "Rain jacket" not in part and "jacket.jpg" not in part

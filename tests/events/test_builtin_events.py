@@ -16,7 +16,7 @@ from campaigns.models import Delivery
 from campaigns.services.opens import delivery_open
 from contacts.models import Contact, Device
 from events import catalog
-from events.models import Event, EventAttribute
+from events.models import Event, EventAttribute, EventType
 from events.services.builtin import BuiltinEvent, events_record_builtin
 from events.services.ingest import events_ingest
 from tests.campaigns.factories import active_campaign
@@ -195,12 +195,32 @@ def test_only_the_contact_whose_session_starts_is_read_and_in_one_statement(app)
     quiet = [{"event_name": "x", "app_user_id": "a", "event_time": at(61).isoformat()}]
     with CaptureQueriesContext(connection) as captured:
         events_ingest(app=app, payloads=quiet)
-    assert not [
-        q for q in captured.captured_queries if "@NOTIFICATION_SENT" in str(q["sql"])
-    ] and not any(
-        "events_contacteventstats" in q["sql"] and q["sql"].lstrip().upper().startswith("SELECT")
+    assert not stats_reads(captured)
+
+
+def stats_reads(captured) -> list[str]:
+    return [
+        q["sql"]
         for q in captured.captured_queries
-    )
+        if "events_contacteventstats" in q["sql"] and q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+
+
+def test_an_app_that_never_sent_a_push_reads_nothing_for_its_sessions(app, other_app):
+    ingest(app, "u", at(0))
+    ingest(other_app, "v", at(0))
+    notification_sent(other_app, "v", at(10))  # another app's push: not this app's
+    with CaptureQueriesContext(connection) as captured:
+        ingest(app, "u", at(60))  # a session starts
+    assert sessions() == [("10:00", "natural"), ("11:00", "natural")]
+    assert not stats_reads(captured)
+    [sent] = EventType.objects.filter(app=app, name=catalog.NOTIFICATION_SENT)
+    assert sent.last_seen_at is None  # the catalog's type, never recorded
+    notification_sent(app, "u", at(70))  # now it is: the next session start reads
+    with CaptureQueriesContext(connection) as captured:
+        ingest(app, "u", at(120))
+    assert sessions()[-1] == ("12:00", "influenced")
+    assert len(stats_reads(captured)) == 1
 
 
 def test_subtype_is_declared_as_a_string_attribute_of_app_open(app):

@@ -92,6 +92,9 @@ BUSINESS_RULES = {
     ("PUT", "/api/v1/push/credentials/fcm"): "a service account's JSON key, not any JSON",
     ("PUT", "/api/v1/push/credentials/apns"): "Apple's id formats, a P-256 key, the key at first",
     ("PUT", "/api/v1/push/credentials/onesignal"): "a UUID app id, a key at first",
+    ("POST", "/api/v1/insights"): "the app's event type and segment, the measure's param, a range",
+    ("PATCH", "/api/v1/insights/{insight_id}"): "the same, over the whole chart",
+    ("GET", "/api/v1/insights/{insight_id}/data"): "from and to together, in order, 800 buckets",
 }
 # DELETE /campaigns/{id} archives a campaign that ran instead (its delivery log stays), so it is
 # still there to read: a documented soft delete, not a use after free.

@@ -17,6 +17,8 @@ import pytest
 from campaigns.services.policy import push_policy_update
 from contacts.models import ApiKey
 from contacts.services.apps import api_key_create, app_create
+from dashboard.services import insight_create
+from events.models import EventType
 from segments.services import segment_create, segment_refresh
 from tests.campaigns.factories import active_campaign, subscribe, track
 from tests.campaigns.push_service import LocalPushService
@@ -34,13 +36,22 @@ INGEST_PATHS = r"^/api/v1/(events|events/batch|push/config)$"
 
 def _fill(app, push_service) -> None:
     """Rows for the fuzzer to find by id: contacts with a device and events, a campaign, a
-    segment, a push policy."""
+    segment, an insight, a push policy."""
     subscribe(app, f"{app.tenant_id}-user", subscription=push_service.subscription())
     track(app, f"{app.tenant_id}-user", "purchase_completed", amount=12.5, sku="A-1")
     track(app, f"{app.tenant_id}-other-user", "page_viewed", path="/")
     active_campaign(app, name=f"{app.tenant_id} campaign")
     segment = segment_create(app=app, name="Reachable", conditions={"type": "device"})
     segment_refresh(segment=segment)
+    insight_create(
+        app=app,
+        name="Sales by SKU",
+        event_type=EventType.objects.get(app=app, name="purchase_completed"),
+        measure="sum",
+        param="amount",
+        split_param="sku",
+        segment=segment,
+    )
     push_policy_update(app=app, daily_cap=3)
 
 

@@ -1,11 +1,21 @@
-// The campaign editor: shows the sections of the chosen kind, manages the trigger's filter rows,
-// offers the trigger event's params as suggestions, fits each button row's last input to its
-// action (a URL or an event name), and keeps the live preview up to date.
+// The campaign editor: shows the sections of the chosen kind and the message fields of the chosen
+// channel (push or email), manages the trigger's filter rows, offers the trigger event's params as
+// suggestions, fits each button row's last input to its action (a URL or an event name), and
+// keeps the live preview up to date (an email's HTML in a sandboxed frame).
 // Without JavaScript every section shows, two blank filter rows wait for input, and the server
 // checks what was sent; the script only makes the same form easier to use.
 (() => {
   const PREVIEW_DELAY_MS = 300;
   const MESSAGE_FIELDS = ["title", "body", "url", "icon", "image"];
+  const EMAIL_FIELDS = ["preheader", "html_body", "text_body"];
+  // The message rows that only one channel has (the title is both: a push's title, an email's
+  // subject, labelled as the channel calls it).
+  const CHANNEL_ROWS = {
+    push: ["body", "url", "icon", "image", "ttl_seconds", "urgency"],
+    email: ["preheader", "html_body", "text_body", "track_opens", "track_clicks"],
+  };
+  // The fields whose errors the preview puts next to them as one types.
+  const LIVE_ERROR_FIELDS = ["title", "body", "url", "buttons", ...EMAIL_FIELDS];
 
   function rowOf(form, name) {
     const box = form.querySelector(`.field-${name}`);
@@ -15,6 +25,34 @@
   function checkedValue(form, name) {
     const checked = form.querySelector(`input[name="${name}"]:checked`);
     return checked ? checked.value : "";
+  }
+
+  function channelOf(form) {
+    return checkedValue(form, "channel") || "push";
+  }
+
+  // The message fields, the title's label and the preview of the chosen channel only ---------
+  function showChannel(form) {
+    const channel = channelOf(form);
+    form.querySelectorAll("fieldset.channel-section").forEach((section) => {
+      section.hidden = !section.classList.contains(`channel-${channel}`);
+    });
+    Object.entries(CHANNEL_ROWS).forEach(([rowsChannel, names]) => {
+      names.forEach((name) => {
+        const row = rowOf(form, name);
+        if (row) row.hidden = rowsChannel !== channel;
+      });
+    });
+    const title = form.elements.title;
+    const label = title && form.querySelector(`label[for="${title.id}"]`);
+    if (label && title.dataset.labels) {
+      label.textContent = `${JSON.parse(title.dataset.labels)[channel]}:`;
+    }
+    const editor = form.querySelector(".campaign-editor");
+    if (editor) editor.dataset.channel = channel;
+    document.querySelectorAll(".channel-preview").forEach((mock) => {
+      mock.hidden = !mock.classList.contains(`channel-${channel}`);
+    });
   }
 
   // Sections and rows that apply to the chosen kind and options only -----------------------
@@ -199,24 +237,41 @@
       list.hidden = warnings.length === 0;
     }
 
+    function showPush(preview) {
+      document.getElementById("preview-title").textContent = preview.title;
+      document.getElementById("preview-body").textContent = preview.body;
+      document.getElementById("preview-url").textContent = preview.url;
+      const media = [
+        preview.icon && `Icon: ${preview.icon}`,
+        preview.image && `Image: ${preview.image}`,
+      ].filter(Boolean);
+      const mediaLine = document.getElementById("preview-media");
+      mediaLine.textContent = media.join(" · ");
+      mediaLine.hidden = media.length === 0;
+      showButtons(preview.buttons || []);
+    }
+
+    // The HTML goes into the sandboxed frame as its whole document (srcdoc): it runs no script
+    // and has no access to this page. Set only when it changed, so the frame does not flicker.
+    function showEmail(preview) {
+      document.getElementById("preview-subject").textContent = preview.subject;
+      document.getElementById("preview-preheader").textContent = preview.preheader;
+      const frame = document.getElementById("preview-html");
+      if (frame.srcdoc !== preview.html) frame.srcdoc = preview.html;
+      frame.hidden = !preview.html;
+      document.getElementById("preview-html-empty").hidden = Boolean(preview.html);
+      document.getElementById("preview-text").textContent = preview.text;
+    }
+
     function show(data) {
       const errors = data.errors || {};
-      ["title", "body", "url", "buttons"].forEach((name) => showFieldError(name, errors[name]));
+      LIVE_ERROR_FIELDS.forEach((name) => showFieldError(name, errors[name]));
       showPanelErrors(errors);
       showSamples(data.samples || []);
       const status = document.getElementById("preview-status");
       if (data.preview) {
-        document.getElementById("preview-title").textContent = data.preview.title;
-        document.getElementById("preview-body").textContent = data.preview.body;
-        document.getElementById("preview-url").textContent = data.preview.url;
-        const media = [
-          data.preview.icon && `Icon: ${data.preview.icon}`,
-          data.preview.image && `Image: ${data.preview.image}`,
-        ].filter(Boolean);
-        const mediaLine = document.getElementById("preview-media");
-        mediaLine.textContent = media.join(" · ");
-        mediaLine.hidden = media.length === 0;
-        showButtons(data.preview.buttons || []);
+        if ("html" in data.preview) showEmail(data.preview);
+        else showPush(data.preview);
         showWarnings(data.preview.warnings || []);
         const who = data.contact ? `for ${data.contact}` : "for no contact (contact fields render empty)";
         status.textContent = `Rendered ${who}.`;
@@ -230,12 +285,13 @@
 
     async function refresh() {
       const body = new URLSearchParams();
-      [...MESSAGE_FIELDS, "trigger_event"].forEach((name) => {
+      [...MESSAGE_FIELDS, ...EMAIL_FIELDS, "trigger_event"].forEach((name) => {
         const field = form.elements[name];
         body.append(name, field ? field.value : "");
       });
       buttonInputs().forEach((input) => body.append(input.name, input.value));
       body.append("kind", checkedValue(form, "kind"));
+      body.append("channel", channelOf(form));
       body.append("preview_contact", contact.value);
       body.append("preview_event", sample.value);
       if (pending) pending.abort();
@@ -263,14 +319,16 @@
       timer = setTimeout(refresh, PREVIEW_DELAY_MS);
     }
 
-    [...MESSAGE_FIELDS, "trigger_event"].forEach((name) => {
+    [...MESSAGE_FIELDS, ...EMAIL_FIELDS, "trigger_event"].forEach((name) => {
       const field = form.elements[name];
       if (field) field.addEventListener("input", schedule);
     });
     buttonInputs().forEach((input) => input.addEventListener("input", schedule));
     contact.addEventListener("input", schedule);
     sample.addEventListener("change", schedule);
-    form.querySelectorAll("input[name=kind]").forEach((input) => input.addEventListener("change", schedule));
+    form.querySelectorAll("input[name=kind], input[name=channel]").forEach((input) => {
+      input.addEventListener("change", schedule);
+    });
     refresh();
   }
 
@@ -288,6 +346,8 @@
     form.addEventListener("click", fit); // rows added or removed
     showApplicable(form);
     form.addEventListener("change", () => showApplicable(form));
+    showChannel(form);
+    form.addEventListener("change", () => showChannel(form));
     setUpFilterRows(form);
     fitButtonRows(form);
     form.addEventListener("change", () => fitButtonRows(form));

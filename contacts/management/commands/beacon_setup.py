@@ -1,5 +1,6 @@
 """Install the periodic tasks and the roles, let the other apps set up what they need
-(contacts.signals.setup_requested: campaigns creates the VAPID key pair once) and, with --demo
+(contacts.signals.setup_requested: events adds the catalog's newer event types to every app,
+campaigns creates the VAPID key pair once) and, with --demo
 (used by `make run`), create once a demo app with an admin user, a marketer user and API keys,
 then print the credentials.
 
