@@ -276,7 +276,7 @@ class ContactAdmin(BeaconModelAdmin):
         "device_count",
     ]
     list_display_links = ["id", "external_id"]
-    list_filter = [AppFilter, "source", "country", "language", PushableFilter]
+    list_filter = [AppFilter, "source", "country", "language", PushableFilter, "email_status"]
     search_fields = ["external_id", "email", "phone", "anonymous_id"]
     ordering = ["-id"]
     paginator = CappedCountPaginator
@@ -292,9 +292,12 @@ class ContactAdmin(BeaconModelAdmin):
         "created_at",
         "first_seen_at",
         "last_seen_at",
+        "email_status_at",
+        "email_status_via",
     ]
     fieldsets = [
         (None, {"fields": ["app", "external_id", "email", "phone", "anonymous_id"]}),
+        ("Email", {"fields": ["email_status", "email_status_at", "email_status_via"]}),
         ("Profile", {"fields": ["custom_fields", "timezone", "language", "country", "source"]}),
         ("Activity", {"fields": ["created_at", "first_seen_at", "last_seen_at"]}),
     ]
@@ -323,7 +326,7 @@ class ContactAdmin(BeaconModelAdmin):
             removed = dict.fromkeys(set(contact.custom_fields or {}) - set(fields))
             changed["custom_fields"] = {**removed, **fields}
         if changed:
-            contact_update(contact=contact, data=changed)
+            contact_update(contact=contact, data=changed, via="admin")
 
     def delete_model(self, request, obj):
         contact_delete(contact=obj)

@@ -70,9 +70,12 @@ def _typed_text(value) -> dict:
 class ContactForm(forms.ModelForm):
     custom_fields = TypedRowsField(label="Custom fields")
 
+    def clean_email_status(self) -> str:
+        return self.cleaned_data["email_status"] or self.instance.email_status
+
     class Meta:
         model = Contact
-        fields = ["external_id", "email", "phone", "custom_fields"]
+        fields = ["external_id", "email", "email_status", "phone", "custom_fields"]
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -84,3 +87,5 @@ class ContactForm(forms.ModelForm):
             form_kwargs={"stored": stored},
         )
         self.fields["custom_fields"].widget.rows = self.custom_field_rows
+        # A form posted without it (a script, an older page) leaves the subscription as it is.
+        self.fields["email_status"].required = False

@@ -53,6 +53,15 @@ from segments.conditions.validation import OPERATORS_BY_TYPE
 LOG_PAGE_SIZE = 20
 
 
+# An email campaign's figures beside the sends and opens: (stat, label, its rate).
+EMAIL_FIGURES = [
+    ("delivered", "Delivered", "delivery_rate"),
+    ("clicked", "Clicked", "click_rate"),
+    ("unsubscribed", "Unsubscribed", "unsubscribe_rate"),
+    ("bounced", "Bounced", "bounce_rate"),
+]
+
+
 @admin.register(Campaign)
 class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
     form = CampaignForm
@@ -277,7 +286,11 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
         stats = campaign_stats(campaign=campaign)
         return {
             "stats": stats,
-            "open_percent": round(stats["open_rate"] * 100, 1),
+            "open_percent": _percent(stats["open_rate"]),
+            "email_figures": [
+                {"key": key, "label": label, "count": stats[key], "percent": _percent(stats[rate])}
+                for key, label, rate in EMAIL_FIGURES
+            ],
             "skipped_reasons": campaign_skipped_reasons(campaign=campaign),
             "activity": activity,
             "activity_chart": {
@@ -440,3 +453,7 @@ class CampaignAdmin(CampaignSendEventMixin, BeaconModelAdmin):
     @admin.action(description="Archive", permissions=["change"])
     def archive(self, request, queryset):
         self._each(request, queryset, campaign_archive, "archived")
+
+
+def _percent(rate: float) -> float:
+    return round(rate * 100, 1)

@@ -41,6 +41,9 @@ class ContactOutputSerializer(serializers.ModelSerializer):
             "external_id",
             "anonymous_id",
             "email",
+            "email_status",
+            "email_status_at",
+            "email_status_via",
             "phone",
             "custom_fields",
             "source",
@@ -71,4 +74,10 @@ class ContactUpdateInputSerializer(JsonTypesMixin, serializers.Serializer):
     )
     custom_fields = NulFreeDictField(
         required=False, help_text="Merged into the existing fields; a null value removes its key"
+    )
+    email_status = serializers.ChoiceField(
+        choices=Contact.EmailStatus.choices,
+        required=False,
+        help_text="Whether emails may go to the address (only `subscribed` ones are sent); "
+        "recorded as changed via the API",
     )

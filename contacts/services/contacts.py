@@ -5,19 +5,32 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.services.email_subscription import contact_email_status_set
 from contacts.signals import contact_deleting, contacts_changed, contacts_merged
 
-UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields")
+UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields", "email_status")
 
 
-def contact_update(*, contact: Contact, data: dict) -> Contact:
+def contact_update(*, contact: Contact, data: dict, via: str = "api") -> Contact:
     """Identify a contact: set the given fields of `data` (email, phone, external_id) and merge
-    `custom_fields` into the existing ones, a null value removing its key. None clears a field."""
+    `custom_fields` into the existing ones, a null value removing its key. None clears a field.
+    `email_status` sets the email subscription, recorded as changed `via` the API (or the
+    admin): the app's own word, which may also subscribe again a bounced address."""
     unknown = set(data) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
+    data = dict(data)
+    if (status := data.pop("email_status", None)) is not None:
+        if status not in Contact.EmailStatus.values:
+            choices = ", ".join(Contact.EmailStatus.values)
+            raise ValidationError({"email_status": [f"must be one of {choices}"]})
+        if contact_email_status_set(
+            contact_id=contact.pk, status=status, via=via, at=timezone.now()
+        ):
+            contact.refresh_from_db(fields=["email_status", "email_status_at", "email_status_via"])
     changes = {name: _cleaned(name, value) for name, value in data.items()}
     if "custom_fields" in changes:
         changes["custom_fields"] = _merged_custom_fields(contact, changes["custom_fields"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -25,11 +27,13 @@ from campaigns.services.previews import campaign_send_test
 from campaigns.services.sending import deliveries_send
 from campaigns.services.triggers import trigger_marks_process
 from contacts.models import Contact
+from contacts.services.apps import app_create
 from contacts.services.contacts import contact_update
 from events import catalog
 from events.models import Event
 from segments.services import segment_create, segment_refresh
 from tests.campaigns.factories import active_campaign, subscribe, track
+from tests.campaigns.smtp_server import LocalSmtpServer
 
 CART = [
     {"name": "Linen shirt <XL>", "price": 49.5, "image": "https://shop.example/i/shirt.jpg"},
@@ -500,3 +504,79 @@ def test_a_welcome_email_follows_the_sign_up_event(app, sender, smtp_server):
     assert opened.status_code == 200
     [event] = events_named(catalog.EMAIL_OPENED)
     assert (event.contact_id, event.params["campaign_id"]) == (ann.pk, campaign.pk)
+
+
+def test_the_api_reads_and_sets_the_email_subscription(app, admin_client):
+    ann = person(app, "ann", "ann@example.com")
+    url = f"/api/v1/contacts/{ann.pk}"
+    shown = admin_client.get(url).json()
+    assert (shown["email_status"], shown["email_status_via"]) == ("subscribed", "")
+
+    changed = admin_client.patch(url, {"email_status": "unsubscribed"}, format="json").json()
+    assert (changed["email_status"], changed["email_status_via"]) == ("unsubscribed", "api")
+    assert changed["email_status_at"] is not None
+    refused = admin_client.patch(url, {"email_status": "maybe"}, format="json")
+    assert refused.status_code == 400 and "email_status" in refused.json()["detail"]
+
+    Contact.objects.filter(pk=ann.pk).update(email_status="bounced")  # the address was fixed:
+    again = admin_client.patch(url, {"email_status": "subscribed"}, format="json").json()
+    assert again["email_status"] == "subscribed"  # the app's word subscribes it again
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 302 is the answer under test
+
+
+def test_an_emails_links_work_through_the_live_server(transactional_db, live_server, settings):
+    """The links as a mail client follows them: over HTTP, to the server the email names."""
+    settings.BEACON_PUBLIC_URL = live_server.url
+    app = app_create(name="Live", tenant_id="live")
+    EmailSettings.objects.create(app=app, from_email="news@live.example")
+    person(app, "ann", "ann@example.com")
+    with LocalSmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        email_campaign(app)
+        broadcasts_start_due()
+        dispatch()
+        [message] = server.wait_for(1)
+    html = message.get_body(("html",)).get_content()
+    [tracked, unsubscribe] = links(message)
+    pixel = re.search(r'<img src="([^"]+\.gif)"', html)[1]
+    assert all(url.startswith(live_server.url) for url in (tracked, unsubscribe, pixel))
+    opener = urllib.request.build_opener(_NoRedirects)
+
+    with urllib.request.urlopen(pixel) as answer:
+        assert answer.headers["Content-Type"] == "image/gif"
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(tracked)
+    assert (redirect.value.code, redirect.value.headers["Location"]) == (
+        302,
+        "https://shop.example/new",
+    )
+    one_click = urllib.request.Request(
+        message["List-Unsubscribe"].strip().strip("<>"),
+        data=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(one_click) as answer:
+        assert answer.status == 200
+    contact = Contact.objects.get(app=app, external_id="ann")
+    assert (contact.email_status, contact.email_status_via) == ("unsubscribed", "one-click")
+    delivery = Delivery.objects.get(contact=contact)
+    assert delivery.opened_at and delivery.clicked_at and delivery.unsubscribed_at
+
+
+def test_an_email_campaigns_page_shows_its_email_figures(app, sender, smtp_server, staff_client):
+    person(app, "ann", "ann@example.com")
+    person(app, "bob", "bob@example.com")
+    campaign = email_campaign(app)
+    broadcasts_start_due()
+    dispatch()
+    first = Delivery.objects.filter(campaign=campaign).order_by("pk").first()
+    Client().get(path_of(links(smtp_server.wait_for(2)[0])[0]))  # one of the two clicks
+    page = staff_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    clicked = re.search(r'data-stat="clicked">([^<]*)<small>\(([^)]*)\)', page)
+    assert clicked and (clicked[1].strip(), clicked[2]) == ("1", "50.0&nbsp;%")
+    assert 'data-stat="bounced"' in page and first is not None
