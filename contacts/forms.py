@@ -87,5 +87,7 @@ class ContactForm(forms.ModelForm):
             form_kwargs={"stored": stored},
         )
         self.fields["custom_fields"].widget.rows = self.custom_field_rows
-        # A form posted without it (a script, an older page) leaves the subscription as it is.
-        self.fields["email_status"].required = False
+        # A form posted without it (a script, an older page) leaves the subscription as it is;
+        # a user who may only view contacts gets no such field.
+        if "email_status" in self.fields:
+            self.fields["email_status"].required = False
