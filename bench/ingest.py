@@ -12,8 +12,12 @@ Each repeat:
 4. sends --batch-events events through POST /api/v1/events/batch for --batch-size and for each of
    --compare-batch-sizes (order rotated between repeats), then --single-events through
    POST /api/v1/events, each from --batch-concurrency / --concurrency threads;
-5. checks every response (200, one fingerprint per event, no duplicate) and the rows stored
-   (client events exactly as sent, plus the built-in @APP_OPEN/@OPT_IN events ingest adds);
+   and --batch-events more of the same kind as Segment track messages through Segment's
+   POST /v1/batch (docs/segment-spec.md: Basic auth, batches of --batch-size messages or 475 KB,
+   as segment-analytics-python packs them), its rate reported as a ratio of the batch phase's;
+5. checks every response (200, one fingerprint per event, no duplicate; Segment's
+   {"success": true}) and the rows stored (client events exactly as sent, plus the built-in
+   @APP_OPEN/@OPT_IN events ingest adds);
 6. measures the single-event floor with the same client, concurrency and gunicorn layout:
    --floor-events requests to bench/single_floor_urls.py (Beacon's settings and middleware, one
    DRF view that validates the event with a serializer and inserts one row: FLOORS.md's
@@ -33,6 +37,7 @@ Results are medians over the repeats. Exit status 1 if any request or check fail
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import itertools
 import math
@@ -63,6 +68,9 @@ BIN = Path(sys.executable).parent
 if not (BIN / "gunicorn").exists():
     BIN = ROOT / ".venv" / "bin"
 BATCH_PATH = "/api/v1/events/batch"
+SEGMENT_BATCH_PATH = "/v1/batch"
+SEGMENT_BATCH_BYTES = 475_000  # segment-analytics-python's batch budget (Segment's limit: 500 KB)
+SEGMENT_PHASE = "segment /v1/batch"
 SINGLE_PATH = "/api/v1/events"
 FLOOR_PATH = "/floor"  # bench/single_floor_urls.py
 FLOOR_TABLE = "bench_single_floor"
@@ -93,6 +101,7 @@ COPY_TYPES = (
 TARGET_BATCH_RATIO = 0.15
 TARGET_SINGLE_RPS = 800
 TARGET_SINGLE_P99_MS = 50
+TARGET_SEGMENT_RATIO = 0.9  # /v1/batch's events/s as a share of /api/v1/events/batch's
 
 
 class BenchError(Exception):
@@ -378,9 +387,11 @@ class PhaseResult:
         return self.cpu.foreign / self.wall
 
 
-def http_request(path: str, body: bytes, *, host: str, key: str) -> bytes:
+def http_request(path: str, body: bytes, *, host: str, key: str, basic: bool = False) -> bytes:
+    """`basic`: the key as HTTP Basic's user name, as Segment's libraries send their write key."""
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode() if basic else f"Bearer {key}"
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -882,6 +893,7 @@ def run_phase(
     *,
     batches: list[list[dict]] | None = None,
     singles: list[dict] | None = None,
+    segment: list[list[dict]] | None = None,
     concurrency: int,
     timed: bool = False,
     floor: bool = False,
@@ -889,7 +901,20 @@ def run_phase(
     """Send the batches or single events; `floor`: to the single-event floor (POST /floor)."""
     server, key = run.server, run.key
     host = f"127.0.0.1:{server.port}"
-    if batches is not None:
+    if segment is not None:
+        sent_at = datetime.now(UTC).isoformat()
+        requests = [
+            http_request(
+                SEGMENT_BATCH_PATH,
+                orjson.dumps({"batch": b, "sentAt": sent_at}),
+                host=host,
+                key=key,
+                basic=True,
+            )
+            for b in segment
+        ]
+        sizes = [len(b) for b in segment]
+    elif batches is not None:
         requests = [
             http_request(BATCH_PATH, orjson.dumps({"events": b}), host=host, key=key)
             for b in batches
@@ -921,6 +946,10 @@ def run_phase(
             problem = f"HTTP {status}: {body[:300]!r}"
         elif floor:
             problem = None if orjson.loads(body) == {"ok": True} else f"answer {body[:300]!r}"
+        elif segment is not None:
+            # no per-event answer: verify_rows checks every event was stored
+            success = orjson.loads(body) == {"success": True}
+            problem = None if success else f"answer {body[:300]!r}"
         else:
             payload = orjson.loads(body)
             items = payload["results"] if batches is not None else [payload]
@@ -1015,6 +1044,46 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def segment_message(event: dict) -> dict:
+    """A Beacon event as the Segment track message that maps onto it (docs/segment-spec.md)."""
+    message = {
+        "type": "track",
+        "event": event["event_name"],
+        "userId": event["app_user_id"],
+        "timestamp": event["event_time"],
+        "properties": event["params"],
+        "integrations": {},
+    }
+    if "event_id" in event:
+        message["messageId"] = event["event_id"]
+    context = dict(event.get("context") or {})
+    context["library"] = {"name": "analytics-python", "version": "2.4.0"}
+    if "session_id" in event:
+        context["sessionId"] = event["session_id"]
+    if event.get("platform") in ("android", "ios"):  # Segment has no web push token
+        context["device"] = {"token": event["device_token"], "type": event["platform"]}
+    if "timezone" in event:
+        context["timezone"] = event["timezone"]
+        context["locale"] = f"{event['language']}-{event['country']}"
+    message["context"] = context
+    return message
+
+
+def segment_batches(events: list[dict], size: int) -> list[list[dict]]:
+    """Messages packed as segment-analytics-python packs them: at most `size` a batch and
+    SEGMENT_BATCH_BYTES of JSON (Segment refuses a batch over 500 KB)."""
+    batches, batch, used = [], [], 0
+    for event in events:
+        message = segment_message(event)
+        length = len(orjson.dumps(message))
+        if batch and (len(batch) == size or used + length > SEGMENT_BATCH_BYTES):
+            batches.append(batch)
+            batch, used = [], 0
+        batch.append(message)
+        used += length
+    return batches + ([batch] if batch else [])
+
+
 def verify_rows(url: str, expected_client_events: int, expected_contacts: int) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -1089,13 +1158,19 @@ def run_repeat(args, repeat: int, var_dir: str) -> RepeatResult:
         run_phase(run, "warm-up", batches=chunks(warmup, 1000), concurrency=args.batch_concurrency)
         sent = len(warmup)
         sizes = [args.batch_size, *args.compare_batch_sizes]
+        if not args.no_segment:
+            sizes.append(SEGMENT_PHASE)  # at the batch size, but Segment's 500 KB may cut it
         shift = repeat % len(sizes)
         for size in sizes[shift:] + sizes[:shift]:
             events = factory.events(args.batch_events)
+            if size == SEGMENT_PHASE:
+                batches = {"segment": segment_batches(events, args.batch_size)}
+            else:
+                batches = {"batches": chunks(events, size)}
             phase = run_phase(
                 run,
-                f"batch {size}",
-                batches=chunks(events, size),
+                size if size == SEGMENT_PHASE else f"batch {size}",
+                **batches,
                 concurrency=args.batch_concurrency,
                 timed=True,
             )
@@ -1187,7 +1262,8 @@ def report(args, results: list[RepeatResult]) -> list[str]:
     )
     batch_sizes = sorted((int(n.split()[-1]) for n in names if n.startswith("batch")), reverse=True)
     singles = ["single", *(["single floor"] if "single floor" in names else [])]
-    for name in [*(f"batch {size}" for size in batch_sizes), *singles]:
+    segment = [SEGMENT_PHASE] if SEGMENT_PHASE in names else []
+    for name in [*(f"batch {size}" for size in batch_sizes), *segment, *singles]:
         conc = args.concurrency if name.startswith("single") else args.batch_concurrency
         eps = m(name, lambda p: p.events_per_s)
         p50, p99 = m(name, lambda p: p.latency_ms(0.5)), m(name, lambda p: p.latency_ms(0.99))
@@ -1201,6 +1277,11 @@ def report(args, results: list[RepeatResult]) -> list[str]:
         )
     say("")
     batch_names = [n for n in names if n.startswith("batch")]
+    if segment:
+        segment_ratio = m(SEGMENT_PHASE, lambda p: p.events_per_s) / m(
+            f"batch {args.batch_size}", lambda p: p.events_per_s
+        )
+        per_request = m(SEGMENT_PHASE, lambda p: p.events / p.requests)
     best = max(batch_names, key=lambda n: m(n, lambda p: p.events_per_s))
     primary = f"batch {args.batch_size}"
     ratio = m(primary, lambda p: p.events_per_s) / copy_indexed
@@ -1221,6 +1302,15 @@ def report(args, results: list[RepeatResult]) -> list[str]:
             single_p99 < TARGET_SINGLE_P99_MS,
         ),
     ]
+    if segment:
+        verdicts.append(
+            (
+                f"{SEGMENT_PHASE}: {segment_ratio:.3f} of batch {args.batch_size}'s events/s,"
+                f" the same run ({per_request:,.0f} messages a request;"
+                f" target >= {TARGET_SEGMENT_RATIO})",
+                segment_ratio >= TARGET_SEGMENT_RATIO,
+            )
+        )
     for text, ok in verdicts:
         say(f"  {'PASS' if ok else 'MISS'}  {text}")
     if "single floor" in names:
@@ -1307,6 +1397,9 @@ def parse_args(argv=None):
         metavar="DIR",
         help="sample the gunicorn workers with py-spy during the timed phases; collapsed stacks"
         " go to DIR/run-N/<phase>-<pid>.txt (slows the server a little)",
+    )
+    parser.add_argument(
+        "--no-segment", action="store_true", help="skip the Segment /v1/batch phase"
     )
     parser.add_argument(
         "--fail-on-targets", action="store_true", help="exit with status 2 if a target is missed"

@@ -55,23 +55,30 @@ class FastJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context if parser_context is not None else {}
+        body = self.read_body(stream, parser_context)
+        parser_context["body"] = body
+        try:
+            return orjson.loads(body or b"null")
+        except orjson.JSONDecodeError as exc:
+            raise exceptions.ParseError(f"body is not valid JSON: {exc}") from None
+
+    @classmethod
+    def read_body(cls, stream, parser_context: dict) -> bytes:
+        """The raw body, within the view's limit (413 past it; 411 for an unsized stream that
+        no server decoded)."""
         view = parser_context.get("view")
         limit = getattr(view, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
         request = parser_context.get("request")
         meta = request.META if request is not None else {}
         declared = meta.get("CONTENT_LENGTH")
-        if not declared and self._is_chunked(meta) and not meta.get("wsgi.input_terminated"):
+        if not declared and cls._is_chunked(meta) and not meta.get("wsgi.input_terminated"):
             raise LengthRequired()
         if int(declared or 0) > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
-        parser_context["body"] = body
-        try:
-            return orjson.loads(body or b"null")
-        except orjson.JSONDecodeError as exc:
-            raise exceptions.ParseError(f"body is not valid JSON: {exc}") from None
+        return body
 
     @staticmethod
     def unsized_stream(request):

@@ -16,6 +16,8 @@ PERIODIC_TASKS: dict[str, tuple[str, int | None]] = {
     "campaigns: dispatch due deliveries": ("campaigns.tasks.deliveries_dispatch_task", 2),
     "campaigns: start due broadcasts": ("campaigns.tasks.broadcasts_start_due_task", 5),
     "campaigns: segment entries": ("campaigns.tasks.segment_entries_match_task", 5),
+    # import jobs whose nudge was lost or whose worker died (transfers/services/imports/jobs.py)
+    "transfers: resume imports": ("transfers.tasks.imports_resume_task", 60),
 }
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "events",
     "segments",
     "campaigns",
+    "transfers",  # import and export of contacts and events (CSV, JSON Lines)
     "dashboard.apps.DashboardConfig",
     "monitoring",
 ]
@@ -249,6 +250,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags from the path after /api/v1 (detected as the common prefix until
+    # Segment's API came at /v1/, docs/segment-spec.md).
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Every operation's error statuses and the one error shape (config/openapi.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

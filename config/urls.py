@@ -13,9 +13,12 @@ urlpatterns = [
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("campaigns.api.urls")),
     path("api/v1/", include("dashboard.api.urls")),
+    path("api/v1/", include("transfers.api.urls")),
     path("api/v1/push/", include("campaigns.api.browser_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # The Segment HTTP Tracking API at the root, for Segment-style SDKs (docs/segment-spec.md).
+    path("v1/", include("events.api.segment_urls")),
     # An email's links: open pixel, tracked clicks, unsubscribe (campaigns/email_views.py).
     path("email/", include("campaigns.email_urls")),
     # The ESPs' reports on emails: deliveries, bounces, complaints (campaigns/esp_urls.py).

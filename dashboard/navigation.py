@@ -25,7 +25,13 @@ SECTIONS = (
     Section(
         "data",
         "Data",
-        ("events.event", "events.eventtype", "events.eventattribute", "dashboard.insight"),
+        (
+            "events.event",
+            "events.eventtype",
+            "events.eventattribute",
+            "dashboard.insight",
+            "transfers.importjob",  # imports of contacts and events (Admins)
+        ),
     ),
     # The roles give these to Admins only (contacts/services/roles.py); users and groups to no
     # role: superusers manage people.

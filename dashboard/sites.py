@@ -25,6 +25,16 @@ class BeaconAdminSite(admin.AdminSite):
     # (templates/admin/base_site.html).
     site_url = None
 
+    def __init__(self, name: str = "admin"):
+        super().__init__(name)
+        self._page_urls = []
+
+    def register_urls(self, make_urls) -> None:
+        """Pages of an app that has no model admin to carry them (transfers' exports): the app
+        registers a function of the site returning its paths at autodiscover, as model admins
+        register, so the site never imports it. Their views go through admin_view there."""
+        self._page_urls.append(make_urls)
+
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every model's admin, but an internal table's for superusers only, whoever registers
         it (Beacon's apps, django-celery-beat, axes)."""
@@ -61,6 +71,7 @@ class BeaconAdminSite(admin.AdminSite):
         return [
             path("select-app/", select, name="select_app"),
             path("section/<slug:key>/", section, name="section"),
+            *(url for make_urls in self._page_urls for url in make_urls(self)),
             *super().get_urls(),
         ]
 

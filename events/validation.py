@@ -10,8 +10,10 @@ module reads exactly these fields and refuses whatever the published schema refu
 
 Limits, each answered by a 400 naming the field (a batch stores its other events):
 - no top-level field but INPUT_FIELDS and the body credentials (KNOWN_FIELDS): an unknown one is
-  named with the field it most likely means (`name` -> event_name, Segment's `userId` ->
-  app_user_id, ...); on the common path this is one set difference;
+  named with the field it most likely means (`event` -> event_name, Segment's `userId` ->
+  app_user_id, ...); on the common path this is one set difference. Customer.io's `name`,
+  `data` and `timestamp` are aliases of event_name, params and event_time (InputField.alias_of):
+  one of the two, a dict lookup each when absent;
 - no string, key or value anywhere may hold NUL (\u0000): PostgreSQL's text and jsonb refuse it.
   The view scans the raw body once for the escape (a raw NUL is not valid JSON) and, when none is
   there, says so (`check_nul=False`): the common path walks no string for it;
@@ -87,6 +89,9 @@ class InputField:
     choices: tuple[str, ...] = ()
     default: bool | None = None  # what an absent (or null) value means, if not "nothing"
     help: str = ""
+    # Another tracker's name for the field `alias_of`, taken the same way: give one of the two
+    # (both is a 400 naming the alias); null or "" is as absent.
+    alias_of: str | None = None
 
 
 INPUT_FIELDS = (
@@ -99,11 +104,19 @@ INPUT_FIELDS = (
         "@PRESENCE (time on a page: params start, end and duration, sent by the browser SDK)",
     ),
     InputField(
+        "name",
+        "string",
+        max_length=MAX_NAME_LENGTH,
+        alias_of="event_name",
+        help="Customer.io's name for event_name, taken the same way (give one of the two)",
+    ),
+    InputField(
         "event_time", "instant", help="RFC 3339 with an offset, or Unix seconds; default: now"
     ),
     InputField(
         "timestamp",
         "instant",
+        alias_of="event_time",
         help="Customer.io's name for event_time, taken the same way (give one of the two); "
         "an event older than the trigger age (72 hours) is stored but triggers no campaign",
     ),
@@ -160,12 +173,21 @@ INPUT_FIELDS = (
         f"nested at most {MAX_DEPTH} levels (params itself is the first)",
     ),
     InputField(
+        "data",
+        "object",
+        max_length=MAX_PARAMS,
+        alias_of="params",
+        help="Customer.io's name for params, taken the same way (give one of the two)",
+    ),
+    InputField(
         "context",
         "object",
         help=f"Stored; never used for targeting. Nested at most {MAX_DEPTH} levels",
     ),
 )
 _ID_FIELDS = tuple(f.name for f in INPUT_FIELDS if f.kind == "identifier")
+# alias -> the field it stands for (Customer.io's names)
+ALIASES = {f.name: f.alias_of for f in INPUT_FIELDS if f.alias_of}
 BODY_AUTH_FIELDS = ("api_key", "tenant_id")  # read by contacts.api.auth, not by the event
 # Every top-level field a payload may hold: any other is refused (a misspelt or foreign name
 # silently ignored would store an event without its time, user or params).
@@ -173,11 +195,9 @@ KNOWN_FIELDS = frozenset({f.name for f in INPUT_FIELDS} | set(BODY_AUTH_FIELDS))
 # Other trackers' names for Beacon's fields (Customer.io, Segment, Mixpanel, Amplitude,
 # WonderPush, OneSignal), suggested in the 400 of a payload written for them.
 FOREIGN_FIELDS = {
-    "name": "event_name",
     "event": "event_name",
     "event_type": "event_name",
     "type": "event_name",
-    "data": "params",
     "properties": "params",
     "event_properties": "params",
     "custom": "params",
@@ -265,9 +285,11 @@ def parse_event_payload(
     errors: dict[str, list[str]] = {}
     if unknown := data.keys() - KNOWN_FIELDS:
         errors.update(unknown_field_errors(unknown))
-    name = data.get("event_name")
+    name, name_key = data.get("event_name"), "event_name"
+    if "name" in data:  # Customer.io's alias: one dict lookup when absent
+        name, name_key = _aliased(data, "name", name, name_key, errors)
     if name_errors := event_name_errors(name):
-        errors["event_name"] = name_errors
+        errors[name_key] = name_errors
     values = {"name": name, "occurred_at": _event_time(data, now, errors)}
     for key in _ID_FIELDS:
         values[key] = _identifier(data, key, errors)
@@ -279,15 +301,18 @@ def parse_event_payload(
     values["country"] = _code(
         data, "country", _countries(), "an ISO 3166-1 alpha-2 code", errors, str.upper
     )
-    if params := _object(data, "params", errors):
-        _check_params(params, errors, check_nul)
+    params_key = "params"
+    if "data" in data:  # Customer.io's alias
+        _, params_key = _aliased(data, "data", data.get("params"), params_key, errors, ())
+    if params := _object(data, params_key, errors):
+        _check_params(params, errors, check_nul, params_key)
     if isinstance(name, str) and name in CLIENT_REPORTABLE:
         errors.update(client_builtin_errors(name, params or {}, now))
     if context := _object(data, "context", errors):
         _check_context(context, errors, check_nul)
     values["params"], values["context"] = params, context
     if check_nul:
-        _check_nul(values, errors)
+        _check_nul(values, errors, name_key)
     if errors:
         return None, errors
     values["session_id"] = values["session_id"] or ""
@@ -321,6 +346,18 @@ def _closest(name: str, candidates: dict[str, str]) -> str | None:
     # 0.75: "eventname" or "deviceToken" match, "amount" is not taken for "country"
     match = difflib.get_close_matches(name.lower(), candidates, n=1, cutoff=0.75)
     return candidates[match[0]] if match else None
+
+
+def _aliased(data: dict, alias: str, value, key: str, errors: dict, blank=("",)) -> tuple:
+    """(value, key) of a field or its alias: the alias's when only it is given (null, or a
+    `blank` value, is not given); both given is an error named after the alias."""
+    given = data[alias]
+    if given is None or given in blank:
+        return value, key
+    if value is not None and value not in blank:
+        errors[alias] = [f"give {key} or {alias}, not both"]
+        return value, key
+    return given, alias
 
 
 def _event_time(data: dict, now: datetime, errors: dict) -> datetime:
@@ -462,10 +499,11 @@ def _object(data: dict, key: str, errors: dict) -> dict:
     return raw
 
 
-def _check_params(params: dict, errors: dict, check_nul: bool) -> None:
-    """Each param's name, and its value's strings and depth (see the module's limits)."""
+def _check_params(params: dict, errors: dict, check_nul: bool, field: str = "params") -> None:
+    """Each param's name, and its value's strings and depth (see the module's limits); errors
+    named after `field` (params, or its alias data)."""
     if len(params) > MAX_PARAMS:
-        errors["params"] = [f"at most {MAX_PARAMS} params an event"]
+        errors[field] = [f"at most {MAX_PARAMS} params an event"]
         return
     for key, value in params.items():
         if not key.strip() or len(key) > MAX_NAME_LENGTH:
@@ -482,7 +520,7 @@ def _check_params(params: dict, errors: dict, check_nul: bool) -> None:
                 continue
             if not (reason := _value_error(value, 2, True, check_nul)):
                 continue
-        errors[f"params.{key[:40]}"] = [reason]
+        errors[f"{field}.{key[:40]}"] = [reason]
 
 
 def _check_context(context: dict, errors: dict, check_nul: bool) -> None:
@@ -537,12 +575,12 @@ def _too_long(text: str) -> bool:
     return len(text) > _SHORT_STRING and len(text.encode()) > MAX_STRING_BYTES
 
 
-def _check_nul(values: dict, errors: dict) -> None:
+def _check_nul(values: dict, errors: dict, name_key: str = "event_name") -> None:
     """The strings read outside params and context (whose walk checked their own)."""
     for key in ("name", *_ID_FIELDS, "device_token"):
         text = values.get(key)
         if isinstance(text, str) and NUL in text:
-            errors.setdefault("event_name" if key == "name" else key, [NUL_REASON])
+            errors.setdefault(name_key if key == "name" else key, [NUL_REASON])
     subscription = values.get("subscription")
     if subscription and any(NUL in key for key in subscription["keys"].values()):
         errors.setdefault("device_token", [NUL_REASON])

@@ -24,6 +24,7 @@ MARKETER_MENU = {
 }
 ADMIN_MENU = {
     **MARKETER_MENU,
+    "Data": [*MARKETER_MENU["Data"], "/admin/transfers/importjob/"],
     "Settings": [
         "/admin/contacts/app/",
         "/admin/contacts/apikey/",

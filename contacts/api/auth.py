@@ -1,6 +1,8 @@
-"""API authentication by key: `Authorization: Bearer <key>`, or, for SmartAppPush compatibility,
-`api_key` (with an optional `tenant_id`) in the JSON body. Keys have a scope: `ingest` keys may
-only send events (they are embedded in web pages); `admin` keys may use the whole API.
+"""API authentication by key: `Authorization: Bearer <key>`; HTTP Basic with the key as the user
+name (Segment's libraries: `key:`) or as the password (Customer.io's `site_id:key`); or, for
+SmartAppPush compatibility, `api_key` (with an optional `tenant_id`) in the JSON or form body.
+Keys have a scope: `ingest` keys may only send events (they are embedded in web pages); `admin`
+keys may use the whole API.
 
 Rate limits (config/throttling.py): a request with a valid key counts against that key, at its
 scope's rate; any other request against its client IP, at the "anonymous" rate, once: here
@@ -9,6 +11,8 @@ before the 401 of the permission check, or else by the throttle (/push/opened)."
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -21,6 +25,10 @@ from rest_framework.throttling import BaseThrottle
 from config.throttling import client_ip, rate_for, throttle_hit
 from contacts.models import ApiKey, App
 from contacts.selectors import api_key_lookup
+
+KEY_PREFIX = "bk_"  # every key contacts.services.apps.api_key_create makes starts with it
+# Bodies whose `api_key` (and `tenant_id`) authenticate, when no Authorization header does.
+BODY_AUTH_MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 @dataclass(frozen=True)
@@ -58,10 +66,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header:
             keyword, _, value = header.partition(" ")
+            if keyword.lower() == "basic":
+                return basic_api_key(value.strip()), None
             if keyword != self.keyword or not value.strip():
-                raise exceptions.AuthenticationFailed("use the header Authorization: Bearer <key>")
+                raise exceptions.AuthenticationFailed(
+                    "use the header Authorization: Bearer <key> (or HTTP Basic with the key as "
+                    "the user name or the password)"
+                )
             return value.strip(), None
-        if request.method == "POST" and request.content_type.startswith("application/json"):
+        if request.method == "POST" and request.content_type.startswith(BODY_AUTH_MEDIA_TYPES):
             data = request.data
             if isinstance(data, dict) and isinstance(data.get("api_key"), str):
                 tenant_id = data.get("tenant_id")
@@ -70,6 +83,22 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="api"'
+
+
+def basic_api_key(value: str) -> str:
+    """The API key in HTTP Basic credentials (base64 of "user:password"). Segment's libraries
+    send the key as the user name with no password, Customer.io's `site_id:key` as the password:
+    the part that looks like a Beacon key (KEY_PREFIX) is taken, else the password if there is
+    one, else the user name. The other part is not checked (the key alone names its app)."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise exceptions.AuthenticationFailed("the Basic credentials are not base64") from None
+    user, _, password = decoded.partition(":")
+    parts = [part for part in (password, user) if part]
+    if not parts:
+        raise exceptions.AuthenticationFailed("the Basic credentials hold no API key")
+    return next((part for part in parts if part.startswith(KEY_PREFIX)), parts[0])
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -116,12 +145,22 @@ class HasAdminScope(BasePermission):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Describes API keys in the OpenAPI schema (as bearer tokens)."""
+    """Describes API keys in the OpenAPI schema: a bearer token, or HTTP Basic (either one)."""
 
     target_class = ApiKeyAuthentication
-    name = "apiKey"
+    name = ["apiKey", "apiKeyBasic"]
 
-    def get_security_definition(self, auto_schema) -> dict:
-        return build_bearer_security_scheme_object(
+    def get_security_requirement(self, auto_schema) -> list[dict]:
+        return [{name: []} for name in self.name]  # one of them, not both
+
+    def get_security_definition(self, auto_schema) -> list[dict]:
+        bearer = build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix=ApiKeyAuthentication.keyword
         )
+        basic = {
+            "type": "http",
+            "scheme": "basic",
+            "description": "The API key as the user name (empty password, as Segment's "
+            "libraries send it) or as the password (Customer.io's site_id:key)",
+        }
+        return [bearer, basic]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.services.email_subscription import contact_email_status_set
+from contacts.services.profile_fields import (
+    checked_custom_fields,
+    checked_email_status,
+    cleaned_email,
+    cleaned_external_id,
+    cleaned_phone,
+    merged_custom_fields,
+)
 from contacts.signals import contact_deleting, contacts_changed, contacts_merged
 
 UPDATABLE_FIELDS = ("email", "phone", "external_id", "custom_fields", "email_status")
@@ -24,9 +31,7 @@ def contact_update(*, contact: Contact, data: dict, via: str = "api") -> Contact
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
     data = dict(data)
     if (status := data.pop("email_status", None)) is not None:
-        if status not in Contact.EmailStatus.values:
-            choices = ", ".join(Contact.EmailStatus.values)
-            raise ValidationError({"email_status": [f"must be one of {choices}"]})
+        checked_email_status(status)
         if contact_email_status_set(
             contact_id=contact.pk, status=status, via=via, at=timezone.now()
         ):
@@ -59,26 +64,20 @@ def contact_delete(*, contact: Contact) -> None:
         contact.delete()
 
 
+_CLEANERS = {
+    "email": cleaned_email,
+    "phone": cleaned_phone,
+    "external_id": cleaned_external_id,
+    "custom_fields": checked_custom_fields,
+}
+
+
 def _cleaned(name: str, value):
-    if name == "custom_fields":
-        if not isinstance(value, dict):
-            raise ValidationError({name: ["must be a JSON object"]})
-        return value
-    if value is None:
-        return None
-    value = str(value).strip() or None
-    if name == "email" and value is not None:
-        value = value.lower()
-        try:
-            validate_email(value)
-        except ValidationError:
-            raise ValidationError({"email": ["is not a valid email address"]}) from None
-    return value
+    return _CLEANERS[name](value)
 
 
 def _merged_custom_fields(contact: Contact, updates: dict) -> dict:
-    merged = {**(contact.custom_fields or {}), **updates}
-    return {key: value for key, value in merged.items() if value is not None}
+    return merged_custom_fields(contact.custom_fields, updates)
 
 
 def _check_external_id_free(contact: Contact, external_id: str) -> None:

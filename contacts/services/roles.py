@@ -69,6 +69,8 @@ ADMIN_PERMISSIONS = [
     "campaigns.view_messagingpolicy",
     "campaigns.add_messagingpolicy",
     "campaigns.change_messagingpolicy",
+    "transfers.view_importjob",  # importing contacts and events (transfers/admin/imports.py)
+    "transfers.add_importjob",
     "campaigns.view_vapidkeypair",
     "campaigns.change_vapidkeypair",  # rotating it: the admin changes nothing else
     *(

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.validation import (
+    ALIASES,
     INPUT_FIELDS,
     MAX_BATCH,
     MAX_ENDPOINT_LENGTH,
@@ -82,7 +83,9 @@ def _published(spec: InputField) -> serializers.Field:
 
 class EventInputSerializer(serializers.Serializer):
     """One event, and the key if it is not in the Authorization header. Any other field is
-    refused, with the field it most likely means (`name`: event_name, `data`: params, ...)."""
+    refused, with the field it most likely means (`event`: event_name, `properties`: params,
+    ...). Customer.io's `name`, `data` and `timestamp` stand for event_name, params and
+    event_time (one of each pair)."""
 
     # The event's fields are events.validation.INPUT_FIELDS (get_fields); these two are read by
     # contacts.api.auth, not by the event's validation (and refused unless text).
@@ -121,7 +124,28 @@ class ClosedEventInputScheme(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema, direction) -> dict:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        return {**schema, "additionalProperties": False}
+        return {**_required_or_alias(schema), "additionalProperties": False}
+
+
+def _required_or_alias(schema: dict) -> dict:
+    """A required field that has an alias (event_name, Customer.io's name) is required as
+    either: `anyOf` a `required` of each."""
+    aliased = {field: [field] for field in schema.get("required", []) if field in _ALIAS_NAMES}
+    if not aliased:
+        return schema
+    for alias, field in ALIASES.items():
+        if field in aliased:
+            aliased[field].append(alias)
+    required = [name for name in schema["required"] if name not in aliased]
+    schema = {key: value for key, value in schema.items() if key != "required"}
+    if required:
+        schema["required"] = required
+    # One field with aliases (event_name) today; more would need an allOf of these.
+    [names] = aliased.values()
+    return {**schema, "anyOf": [{"required": [name]} for name in names]}
+
+
+_ALIAS_NAMES = frozenset(ALIASES.values())
 
 
 class ClosedEventBatchInputScheme(ClosedEventInputScheme):

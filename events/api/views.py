@@ -1,4 +1,5 @@
-"""The tracking API: POST /api/v1/events and POST /api/v1/events/batch."""
+"""The tracking API: POST /api/v1/events (JSON, or Customer.io's form-encoded track call) and
+POST /api/v1/events/batch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from rest_framework.views import APIView
 from common import metrics
 from config.api import FastJSONParser, ValidationFailed, validation_error_response
 from contacts.api.auth import HasIngestScope
+from events.api.body_checks import body_auth_errors, may_hold_nul
+from events.api.form_parser import TrackFormParser
 from events.api.serializers import (
     EventAcceptedSerializer,
     EventBatchInputSerializer,
@@ -21,8 +24,6 @@ from events.services.ingest import events_ingest
 from events.validation import (
     BODY_AUTH_FIELDS,
     MAX_BATCH,
-    NUL,
-    NUL_REASON,
     unknown_field_errors,
 )
 
@@ -46,46 +47,27 @@ class _IngestView(APIView):
         return response
 
     def ingest(self, request, payloads: list) -> list:
-        if errors := _body_auth_errors(request.data):
+        if errors := body_auth_errors(request.data, BODY_AUTH_FIELDS):
             raise ValidationFailed(errors)
         return events_ingest(
-            app=request.user.app, payloads=payloads, check_nul=_may_hold_nul(request)
+            app=request.user.app, payloads=payloads, check_nul=may_hold_nul(request)
         )
-
-
-def _body_auth_errors(data) -> dict:
-    """Body credentials that are not non-empty text: the authentication ignores them (a Bearer
-    header wins), so a `tenant_id` of 5 or an empty `api_key` would pass unchecked; refused, as
-    the published schema says."""
-    if not isinstance(data, dict):
-        return {}
-    errors = {}
-    for name in BODY_AUTH_FIELDS:
-        if name not in data:
-            continue
-        value = data[name]
-        if not isinstance(value, str):
-            errors[name] = ["must be a string"]
-        elif not value:
-            errors[name] = ["must not be empty"]
-        elif NUL in value:
-            errors[name] = [NUL_REASON]
-    return errors
-
-
-def _may_hold_nul(request) -> bool:
-    """Whether a string of the body may hold a NUL: JSON can only write it as the escape \\u0000
-    (a raw NUL is a parse error), so one byte search of the raw body tells, and validation walks
-    no string for it when the escape is absent. Unknown body: assume it may."""
-    body = request.parser_context.get("body")
-    return body is None or b"\\u0000" in body
 
 
 class EventTrackView(_IngestView):
     permission_classes = [HasIngestScope]
+    parser_classes = [FastJSONParser, TrackFormParser]
     max_body_bytes = 1_000_000
 
-    @extend_schema(request=EventInputSerializer, responses={200: EventAcceptedSerializer})
+    @extend_schema(
+        request=EventInputSerializer,
+        responses={200: EventAcceptedSerializer},
+        description="One event, as JSON or form-encoded as Customer.io's track call sends it "
+        "(`name=purchased&data[price]=23.45&timestamp=1359389415`: `root[key]` keys nest "
+        "objects, `root[key][]` appends to a list, values stay strings). The key as "
+        "`Authorization: Bearer <key>`, HTTP Basic (the key as user name or password) or "
+        "`api_key` in the body.",
+    )
     def post(self, request):
         [result] = self.ingest(request, [request.data])
         if result.errors:

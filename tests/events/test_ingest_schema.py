@@ -50,6 +50,8 @@ POOL = [
 # Values the validator accepts, one at least of each JSON type the schema publishes per field.
 ACCEPTED = {
     "event_name": ["purchase", "x" * 255],
+    # last None: the payload of all fields gives event_name (both at once is refused)
+    "name": ["purchase", "x" * 255, "", None],
     "event_time": [None, "", "2026-03-29T14:30:00+03:00", 1359389415, 1359389415.5],
     # last None: the payload of all fields gives event_time (both at once is refused)
     "timestamp": ["", "2026-03-29T14:30:00+03:00", 1359389415, 1359389415.5, None],
@@ -73,6 +75,7 @@ ACCEPTED = {
     "language": [None, "", "tr"],
     "country": [None, "", "TR"],
     "params": [None, {}, {"amount": 49.99}, {f"p{i}": i for i in range(MAX_PARAMS)}],
+    "data": [{}, {"price": "23.45"}, None],  # last None: the payload gives params
     "context": [None, {}, {"app_version": "2.1"}],
 }
 
@@ -113,7 +116,7 @@ def schema_accepts(schema: dict, value) -> bool:
 
 
 def validator_accepts(name: str, value) -> bool:
-    payload = {} if name == "event_name" else {"event_name": "x"}
+    payload = {} if name in ("event_name", "name") else {"event_name": "x"}
     _, errors = parse_event_payload({**payload, name: value}, now=NOW)
     return not [key for key in errors if key == name or key.startswith(f"{name}.")]
 
@@ -156,7 +159,10 @@ class RecordingDict(dict):
 def test_the_published_input_fields_are_the_validators_table():
     event = components()["EventInputRequest"]
     assert set(event["properties"]) - BODY_AUTH == {spec.name for spec in INPUT_FIELDS}
-    assert event["required"] == [spec.name for spec in INPUT_FIELDS if spec.required]
+    # event_name, or Customer.io's alias of it
+    assert "required" not in event
+    assert event["anyOf"] == [{"required": ["event_name"]}, {"required": ["name"]}]
+    assert [spec.name for spec in INPUT_FIELDS if spec.required] == ["event_name"]
 
 
 def test_the_validator_reads_exactly_the_fields_of_its_table():

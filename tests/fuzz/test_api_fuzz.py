@@ -31,7 +31,7 @@ _SEED = os.environ.get("BEACON_FUZZ_SEED", "20261202")
 SEED = None if _SEED == "random" else int(_SEED)
 REPORT = os.environ.get("BEACON_FUZZ_REPORT")
 # What an ingest key may call; it gets 403 elsewhere whatever it sends.
-INGEST_PATHS = r"^/api/v1/(events|events/batch|push/config)$"
+INGEST_PATHS = r"^/(api/v1/(events|events/batch|push/config)|v1/[a-z]+)$"
 
 
 def _fill(app, push_service) -> None:
