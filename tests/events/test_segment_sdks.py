@@ -32,7 +32,8 @@ def _hang_up():
     segment_request._session.close()
     rudder_request._session.close()
     for held in gc.get_objects():
-        if isinstance(held, urllib3.connection.HTTPConnection):
+        # type(), not isinstance(): isinstance on a weak proxy whose object is gone raises
+        if issubclass(type(held), urllib3.connection.HTTPConnection):
             held.close()
 
 
