@@ -11,13 +11,11 @@ with Beacon's own batch endpoint (bench/ingest.py), so no serializer per message
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-import pycountry
-
+from common.locales import country_code, known_countries, known_languages, known_timezones
 from events.attributes import parse_instant
 
 MESSAGE_TYPES = ("track", "identify", "page", "screen", "alias", "group")
@@ -266,7 +264,7 @@ def _from_context(context: dict, payload: dict, errors: dict) -> None:
     if isinstance(session, str | int) and not isinstance(session, bool):
         payload["session_id"] = session
     timezone = context.get("timezone")
-    if isinstance(timezone, str) and timezone in _timezones():
+    if isinstance(timezone, str) and timezone in known_timezones():
         payload["timezone"] = timezone
     language, country = _locale(context.get("locale"))
     if language:
@@ -286,8 +284,8 @@ def _locale(locale) -> tuple[str | None, str | None]:
     language = language.lower()
     region = region.partition("-")[0].upper()  # "zh-Hans-CN": a script is no country
     return (
-        language if language in _languages() else None,
-        region if region in _countries() else None,
+        language if language in known_languages() else None,
+        region if region in known_countries() else None,
     )
 
 
@@ -296,31 +294,4 @@ def _country(value) -> str | None:
     libraries send it)."""
     if not isinstance(value, str):
         return None
-    if value.upper() in _countries():
-        return value.upper()
-    return _country_names().get(value.strip().lower())
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-@cache
-def _languages() -> frozenset[str]:
-    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-
-
-@cache
-def _countries() -> frozenset[str]:
-    return frozenset(country.alpha_2 for country in pycountry.countries)
-
-
-@cache
-def _country_names() -> dict[str, str]:
-    names = {}
-    for country in pycountry.countries:
-        for attribute in ("name", "common_name", "official_name", "alpha_3"):
-            if value := getattr(country, attribute, None):
-                names[value.lower()] = country.alpha_2
-    return names
+    return country_code(value)

@@ -30,14 +30,12 @@ Limits, each answered by a 400 naming the field (a batch stores its other events
 from __future__ import annotations
 
 import difflib
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
 import orjson
-import pycountry
 
+from common.locales import known_countries, known_languages, known_timezones
 from contacts.push import push_endpoint_error
 from events.attributes import parse_instant
 from events.catalog import CLIENT_REPORTABLE
@@ -243,21 +241,6 @@ class EventInput:
     fingerprint: str = ""
 
 
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-@cache
-def _languages() -> frozenset[str]:
-    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-
-
-@cache
-def _countries() -> frozenset[str]:
-    return frozenset(country.alpha_2 for country in pycountry.countries)
-
-
 def event_name_errors(name) -> list[str]:
     if not isinstance(name, str):
         return ["this field is required and must be a string"]
@@ -294,12 +277,12 @@ def parse_event_payload(
     for key in _ID_FIELDS:
         values[key] = _identifier(data, key, errors)
     values.update(_device(data, errors))
-    values["timezone"] = _code(data, "timezone", _timezones(), "a known IANA timezone", errors)
+    values["timezone"] = _code(data, "timezone", known_timezones(), "a known IANA timezone", errors)
     values["language"] = _code(
-        data, "language", _languages(), "an ISO 639-1 code", errors, str.lower
+        data, "language", known_languages(), "an ISO 639-1 code", errors, str.lower
     )
     values["country"] = _code(
-        data, "country", _countries(), "an ISO 3166-1 alpha-2 code", errors, str.upper
+        data, "country", known_countries(), "an ISO 3166-1 alpha-2 code", errors, str.upper
     )
     params_key = "params"
     if "data" in data:  # Customer.io's alias

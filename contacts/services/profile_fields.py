@@ -8,35 +8,17 @@ its key."""
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
-
-import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from common.api_fields import nul_path
+from common.locales import country_code, known_languages, known_timezones
 from contacts.models import Contact
 
 NUL = "\x00"
 MAX_EMAIL_LENGTH = Contact._meta.get_field("email").max_length
 MAX_PHONE_LENGTH = Contact._meta.get_field("phone").max_length
 MAX_EXTERNAL_ID_LENGTH = Contact._meta.get_field("external_id").max_length
-
-
-@cache
-def known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-@cache
-def known_languages() -> frozenset[str]:
-    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-
-
-@cache
-def known_countries() -> frozenset[str]:
-    return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def _error(name: str, reason: str) -> ValidationError:
@@ -96,12 +78,11 @@ def cleaned_language(value, *, name: str = "language") -> str:
 def cleaned_country(value, *, name: str = "country") -> str:
     """ISO 3166-1 alpha-2, any case; an alpha-3 code or the English name is taken too."""
     text = _text(name, value, 100) or ""
-    if not text or text.upper() in known_countries():
-        return text.upper()
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        raise _error(name, f"{text!r} is not an ISO 3166-1 alpha-2 code") from None
+    if not text:
+        return ""
+    if (code := country_code(text)) is None:
+        raise _error(name, f"{text!r} is not an ISO 3166-1 alpha-2 code")
+    return code
 
 
 def checked_email_status(value, *, name: str = "email_status") -> str:

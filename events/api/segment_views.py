@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from common import metrics
-from config.api import FastJSONParser, ValidationFailed
+from config.api import ValidationFailed
 from contacts.api.auth import HasIngestScope
 from events.api.body_checks import body_auth_errors, may_hold_nul
 from events.api.segment_http import SegmentJSONParser, SegmentKeyAuthentication, SegmentTextParser
@@ -29,6 +27,7 @@ from events.api.segment_serializers import (
     SegmentSuccessSerializer,
     SegmentTrackSerializer,
 )
+from events.api.views import TrackingView
 from events.segment_spec import INSTANT_SHAPE_REASON, is_instant_shaped
 from events.services.segment import (
     MAX_BATCH_BYTES,
@@ -42,22 +41,14 @@ WRITE_KEY_FIELDS = ("writeKey",)
 SUCCESS = {"success": True}
 
 
-class _SegmentView(APIView):
+class _SegmentView(TrackingView):
     authentication_classes = [SegmentKeyAuthentication]
     permission_classes = [HasIngestScope]
     parser_classes = [SegmentJSONParser, SegmentTextParser]
     max_body_bytes = MAX_MESSAGE_BYTES
 
-    def initialize_request(self, request, *args, **kwargs):
-        drf_request = super().initialize_request(request, *args, **kwargs)
-        # A chunked body without a Content-Length, as _IngestView reads it (config/api.py).
-        if (stream := FastJSONParser.unsized_stream(request)) is not None:
-            drf_request._stream = stream
-        return drf_request
-
     def handle_exception(self, exc):
-        response = super().handle_exception(exc)  # the one error shape (config/api.py)
-        metrics.ingest_rejected(reason=response.data["error"])
+        response = super().handle_exception(exc)
         response.data = _with_segment_fields(response.data)
         return response
 
