@@ -589,3 +589,18 @@ def test_a_200000_member_segment_streams_in_constant_memory(admin_client, app, f
     assert big_peak < 1.5 * small_peak + 256 * 1024
     # And far below the file itself (a page of rows is about 6 MB in Python objects and text).
     assert big_peak < big_size / 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/contacts/export?format=csv",
+        "/api/v1/events/export?format=jsonl&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+    ],
+)
+def test_an_ingest_key_may_not_export(app, ingest_client, path):
+    """Ingest keys sit in web pages and apps: they may send events, never read contacts out."""
+    Contact.objects.create(app=app, external_id="secret-customer")
+    response = ingest_client.get(path)
+    assert response.status_code == 403, response.content
+    assert b"secret-customer" not in response.content
